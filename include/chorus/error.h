@@ -1,0 +1,30 @@
+// chorus::Error — the one error type of the project (ARCHITECTURE rule 5).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace chorus {
+
+enum class ErrorCode {
+  kInvalidArgument = 1,  // a caller passed something that cannot work
+  kIo = 2,               // the operating system refused a read, map or open
+  kFormat = 3,           // a file is malformed: bad magic, truncated, out-of-range field
+  kUnsupported = 4,      // well-formed, but a feature chorus does not implement
+  kResourceExhausted = 5,  // a budget or pool ran out
+  kNotFound = 6,         // a named thing (tensor, key, expert) does not exist
+  kInternal = 7,         // a bug in chorus
+};
+
+const char* error_code_name(ErrorCode code);
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+}  // namespace chorus

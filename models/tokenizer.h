@@ -1,0 +1,51 @@
+// Tokenizers: text <-> token ids. Implementations: SentencePiece-style BPE
+// (llama2.c tokenizer.bin, GGUF `llama` vocabularies) and byte-level BPE
+// (GGUF `gpt2` vocabularies, vocab.txt + merges.txt) with named pre-tokenizers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chorus::models {
+
+class GgufFile;
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // Encodes text; special/control tokens written literally in the text (e.g. "<|im_start|>")
+  // are recognised when parse_special is true. add_bos prepends BOS when the vocabulary has one.
+  virtual std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special = true) const = 0;
+  // The bytes a token stands for ("▁" becomes a space, byte tokens become their byte,
+  // byte-level BPE symbols become their bytes). Control tokens give their text.
+  virtual std::string token_to_piece(int32_t id) const = 0;
+  // Concatenated pieces; drops BOS/EOS and the leading space a space-prefixing vocabulary added.
+  virtual std::string decode(std::span<const int32_t> ids) const = 0;
+
+  virtual int32_t vocab_size() const = 0;
+  virtual int32_t bos_id() const = 0;   // -1 when there is none
+  virtual int32_t eos_id() const = 0;   // -1 when there is none
+  // True for ids that end a generation (EOS, EOT, <|im_end|> and similar control tokens).
+  virtual bool is_end_of_generation(int32_t id) const = 0;
+  // True when encode() adds a leading space (SentencePiece "add_dummy_prefix").
+  virtual bool adds_space_prefix() const = 0;
+  // Exact lookup of a token's text as stored in the vocabulary.
+  virtual std::optional<int32_t> find_token(std::string_view text) const = 0;
+};
+
+// From GGUF metadata (tokenizer.ggml.*); throws chorus::Error naming the file and key.
+std::unique_ptr<Tokenizer> load_gguf_tokenizer(const GgufFile& file);
+// llama2.c tokenizer.bin; vocab_size comes from the checkpoint header.
+std::unique_ptr<Tokenizer> load_llama2c_tokenizer(const std::string& path, int32_t vocab_size);
+// Byte-level BPE from vocab.txt (one token per line, id = line index) and merges.txt,
+// with the pre-tokenizer named as in tokenizer.ggml.pre (e.g. "llama-bpe").
+std::unique_ptr<Tokenizer> load_vocab_merges_tokenizer(const std::string& vocab_path, const std::string& merges_path,
+                                                       const std::string& pre);
+
+}  // namespace chorus::models

@@ -1,0 +1,28 @@
+#include "tests/test_paths.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace chorus::test {
+
+namespace {
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+}  // namespace
+
+std::string shared_dir() { return env_or("CHORUS_SHARED_DIR", CHORUS_SHARED_DIR_DEFAULT); }
+std::string model_dir() { return env_or("CHORUS_MODEL_DIR", CHORUS_MODEL_DIR_DEFAULT); }
+std::string binary_dir() { return CHORUS_BINARY_DIR; }
+std::string source_dir() { return CHORUS_SOURCE_DIR; }
+std::string smollm2_path() { return model_dir() + "/SmolLM2-135M-Instruct.Q4_1.gguf"; }
+
+std::string temp_dir(const std::string& name) {
+  auto dir = std::filesystem::path(binary_dir()) / "test-tmp" / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+}  // namespace chorus::test

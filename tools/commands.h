@@ -1,0 +1,12 @@
+// Each subcommand of the `chorus` program registers itself on the CLI11 app.
+// A command's callback stores its exit status in `exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace chorus::cli {
+
+void register_generate(CLI::App& app, int& exit_code);
+void register_inspect(CLI::App& app, int& exit_code);
+
+}  // namespace chorus::cli
