@@ -1,0 +1,26 @@
+// Weight-matrix times activations, for every weight type the runtime runs.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/ggml_types.h"
+
+namespace chorus::kernels {
+
+// `rows` rows of `cols` elements each, row-major in the GGUF layout of `type`
+// (each row is row_bytes(type, cols) bytes).
+struct WeightMatrix {
+  GgmlType type;
+  int64_t rows;
+  int64_t cols;
+  const void* data;
+};
+
+// True when matmul accepts weights of this type.
+bool matmul_supports(GgmlType type);
+
+// y[t * w.rows + o] = sum_i W[o][i] * x[t * w.cols + i] for t < n_tokens.
+// Splits the output rows over the OpenMP threads.
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);
+
+}  // namespace chorus::kernels

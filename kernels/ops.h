@@ -1,0 +1,21 @@
+// Element-wise and row operations of the transformer, on raw f32 memory.
+#pragma once
+
+#include <cstdint>
+
+namespace chorus::kernels {
+
+float dot_f32(const float* a, const float* b, int64_t n);
+// y += a * x
+void axpy_f32(float a, const float* x, float* y, int64_t n);
+// y = x / rms(x) * w
+void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);
+// Rotates adjacent pairs (v[2i], v[2i+1]) of the first rope_dim elements of each
+// head by pos * base^(-2i/rope_dim) (llama2.c's rotation, ggml's "normal" mode).
+void rope(float* v, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t pos, float base);
+// In place, numerically stable.
+void softmax(float* x, int64_t n);
+// gate = silu(gate) * up
+void silu_mul(float* gate, const float* up, int64_t n);
+
+}  // namespace chorus::kernels
