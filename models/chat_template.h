@@ -1,0 +1,31 @@
+// Built-in chat templates. A model's Jinja template (tokenizer.chat_template)
+// is recognised by its markers and rendered by the matching built-in renderer;
+// chorus does not run Jinja.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace chorus::models {
+
+enum class ChatFormat { kChatML, kLlama2, kLlama3, kGemma, kZephyr };
+
+struct ChatMessage {
+  std::string role;  // "system", "user" or "assistant"
+  std::string content;
+};
+
+struct ChatTemplate {
+  ChatFormat format = ChatFormat::kChatML;
+  // A system prompt the model's own template inserts when none is given
+  // (SmolLM2's ChatML template does this).
+  std::string default_system;
+};
+
+const char* chat_format_name(ChatFormat f);
+// Recognises a Jinja template text; an empty or unknown template gives ChatML.
+ChatTemplate detect_chat_template(const std::string& jinja);
+// Renders the messages and opens the assistant's turn.
+std::string render_chat(const ChatTemplate& t, const std::vector<ChatMessage>& messages);
+
+}  // namespace chorus::models

@@ -1,0 +1,125 @@
+#include "models/llama_model.h"
+
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "chorus/error.h"
+#include "kernels/dequantize.h"
+#include "kernels/ops.h"
+
+namespace chorus::models {
+
+LlamaModel::LlamaModel(const LlamaConfig& config, LlamaWeights weights) : config_(config), weights_(std::move(weights)) {}
+
+void LlamaModel::forward(std::span<const SequenceChunk> batch, KvState& kv, std::vector<float>& logits) {
+  const LlamaConfig& c = config_;
+  const int64_t dim = c.dim, kv_dim = c.kv_dim(), hid = c.hidden_dim;
+
+  int64_t n_rows = 0, n_logit_rows = 0;
+  for (const SequenceChunk& ch : batch) {
+    if (ch.tokens.empty()) throw Error(ErrorCode::kInvalidArgument, fmt::format("sequence {}: empty chunk", ch.seq));
+    if (ch.start_pos < 0 || ch.start_pos + static_cast<int64_t>(ch.tokens.size()) > c.context_length)
+      throw Error(ErrorCode::kInvalidArgument,
+                  fmt::format("sequence {}: positions {}..{} exceed the model's context length {}", ch.seq, ch.start_pos,
+                              ch.start_pos + ch.tokens.size(), c.context_length));
+    for (int32_t t : ch.tokens)
+      if (t < 0 || t >= c.vocab_size)
+        throw Error(ErrorCode::kInvalidArgument,
+                    fmt::format("sequence {}: token id {} is outside the vocabulary (0..{})", ch.seq, t, c.vocab_size - 1));
+    n_rows += static_cast<int64_t>(ch.tokens.size());
+    n_logit_rows += ch.all_logits ? static_cast<int64_t>(ch.tokens.size()) : 1;
+  }
+  for (const SequenceChunk& ch : batch) kv.reserve(ch.seq, ch.start_pos + static_cast<int32_t>(ch.tokens.size()));
+
+  s_.x.resize(n_rows * dim);
+  s_.xn.resize(n_rows * dim);
+  s_.q.resize(n_rows * dim);
+  s_.att.resize(n_rows * dim);
+  s_.k.resize(n_rows * kv_dim);
+  s_.v.resize(n_rows * kv_dim);
+  s_.gate.resize(n_rows * hid);
+  s_.up.resize(n_rows * hid);
+  s_.row_seq.resize(n_rows);
+  s_.row_pos.resize(n_rows);
+
+  // Token embeddings, one row per new token.
+  const kernels::WeightMatrix& emb = weights_.token_embedding;
+  const size_t emb_row = kernels::row_bytes(emb.type, dim);
+  int64_t r = 0;
+  for (const SequenceChunk& ch : batch) {
+    for (size_t i = 0; i < ch.tokens.size(); ++i, ++r) {
+      s_.row_seq[r] = ch.seq;
+      s_.row_pos[r] = ch.start_pos + static_cast<int32_t>(i);
+      kernels::dequantize_row(emb.type, static_cast<const uint8_t*>(emb.data) + ch.tokens[i] * emb_row,
+                              s_.x.data() + r * dim, dim);
+    }
+  }
+
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LlamaLayerWeights& w = weights_.layers[l];
+    for (r = 0; r < n_rows; ++r) kernels::rmsnorm(&s_.x[r * dim], w.attn_norm, &s_.xn[r * dim], dim, c.rms_eps);
+    kernels::matmul(w.wq, s_.xn.data(), n_rows, s_.q.data());
+    kernels::matmul(w.wk, s_.xn.data(), n_rows, s_.k.data());
+    kernels::matmul(w.wv, s_.xn.data(), n_rows, s_.v.data());
+    for (r = 0; r < n_rows; ++r) {
+      kernels::rope(&s_.q[r * dim], c.n_heads, c.head_dim, c.rope_dim, s_.row_pos[r], c.rope_base);
+      kernels::rope(&s_.k[r * kv_dim], c.n_kv_heads, c.head_dim, c.rope_dim, s_.row_pos[r], c.rope_base);
+      std::memcpy(kv.key(l, s_.row_seq[r], s_.row_pos[r]), &s_.k[r * kv_dim], kv_dim * sizeof(float));
+      std::memcpy(kv.value(l, s_.row_seq[r], s_.row_pos[r]), &s_.v[r * kv_dim], kv_dim * sizeof(float));
+    }
+    attention(l, n_rows, kv);
+    kernels::matmul(w.wo, s_.att.data(), n_rows, s_.xn.data());
+    for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];
+
+    for (r = 0; r < n_rows; ++r) kernels::rmsnorm(&s_.x[r * dim], w.ffn_norm, &s_.xn[r * dim], dim, c.rms_eps);
+    kernels::matmul(w.w_gate, s_.xn.data(), n_rows, s_.gate.data());
+    kernels::matmul(w.w_up, s_.xn.data(), n_rows, s_.up.data());
+    kernels::silu_mul(s_.gate.data(), s_.up.data(), n_rows * hid);
+    kernels::matmul(w.w_down, s_.gate.data(), n_rows, s_.xn.data());
+    for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];
+  }
+
+  // Final norm and classifier only for the rows whose logits are wanted.
+  s_.logits_in.resize(n_logit_rows * dim);
+  int64_t out = 0;
+  r = 0;
+  for (const SequenceChunk& ch : batch) {
+    const int64_t n = static_cast<int64_t>(ch.tokens.size());
+    for (int64_t i = ch.all_logits ? 0 : n - 1; i < n; ++i, ++out)
+      kernels::rmsnorm(&s_.x[(r + i) * dim], weights_.output_norm, &s_.logits_in[out * dim], dim, c.rms_eps);
+    r += n;
+  }
+  logits.resize(static_cast<size_t>(n_logit_rows) * c.vocab_size);
+  kernels::matmul(weights_.output, s_.logits_in.data(), n_logit_rows, logits.data());
+}
+
+// Causal grouped-query attention of every new row over its own sequence's
+// cached positions 0..pos; parallel over (row, head).
+void LlamaModel::attention(int layer, int64_t n_rows, KvState& kv) {
+  const LlamaConfig& c = config_;
+  const int64_t dim = c.dim, hd = c.head_dim, group = c.n_heads / c.n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  int32_t max_pos = 0;
+  for (int64_t r = 0; r < n_rows; ++r) max_pos = std::max(max_pos, s_.row_pos[r]);
+#pragma omp parallel
+  {
+    std::vector<float> scores(static_cast<size_t>(max_pos) + 1);
+#pragma omp for collapse(2) schedule(dynamic, 1)
+    for (int64_t r = 0; r < n_rows; ++r) {
+      for (int64_t h = 0; h < c.n_heads; ++h) {
+        const int32_t seq = s_.row_seq[r], pos = s_.row_pos[r];
+        const int64_t kv_off = (h / group) * hd;
+        const float* q = &s_.q[r * dim + h * hd];
+        for (int32_t j = 0; j <= pos; ++j) scores[j] = kernels::dot_f32(q, kv.key(layer, seq, j) + kv_off, hd) * scale;
+        kernels::softmax(scores.data(), pos + 1);
+        float* o = &s_.att[r * dim + h * hd];
+        std::memset(o, 0, hd * sizeof(float));
+        for (int32_t j = 0; j <= pos; ++j) kernels::axpy_f32(scores[j], kv.value(layer, seq, j) + kv_off, o, hd);
+      }
+    }
+  }
+}
+
+}  // namespace chorus::models

@@ -1,0 +1,47 @@
+// The Llama-family forward pass, batch first: one call computes the new tokens
+// of every sequence in the batch together, so each weight matrix is read once
+// per step and prefill is a matrix-matrix product.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "models/kv_state.h"
+#include "models/llama_config.h"
+#include "models/llama_weights.h"
+
+namespace chorus::models {
+
+// The new tokens of one sequence: they take positions start_pos, start_pos+1, ...
+struct SequenceChunk {
+  int32_t seq;
+  std::span<const int32_t> tokens;
+  int32_t start_pos;
+  bool all_logits = false;  // logits for every token, else for the last one only
+};
+
+class LlamaModel {
+ public:
+  LlamaModel(const LlamaConfig& config, LlamaWeights weights);
+
+  const LlamaConfig& config() const { return config_; }
+
+  // Appends the chunks' K/V to `kv` and writes the logits rows in batch order
+  // (per chunk: all tokens or the last) to `logits` (rows x vocab_size).
+  // Throws chorus::Error on a token id out of range or a position past the context.
+  void forward(std::span<const SequenceChunk> batch, KvState& kv, std::vector<float>& logits);
+
+ private:
+  struct Scratch {
+    std::vector<float> x, xn, q, k, v, att, gate, up, logits_in;
+    std::vector<int32_t> row_seq, row_pos;
+  };
+  void attention(int layer, int64_t n_rows, KvState& kv);
+
+  LlamaConfig config_;
+  LlamaWeights weights_;
+  Scratch s_;
+};
+
+}  // namespace chorus::models

@@ -1,0 +1,30 @@
+// Single-prompt generation: prefill the prompt as one chunk, then decode token
+// by token until end-of-generation, BOS (as llama2.c's run.c does) or max_tokens.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runtime/loaded_model.h"
+#include "runtime/sampler.h"
+
+namespace chorus::runtime {
+
+struct GenerationResult {
+  std::vector<int32_t> tokens;  // generated ids, without the stop token
+  std::string text;             // their decoded text
+  int32_t prompt_tokens = 0;
+  double prefill_seconds = 0.0;
+  double decode_seconds = 0.0;  // from the first sampled token to the last
+  std::string stop_reason;      // "eos", "bos", "max_tokens" or "context"
+};
+
+// Called with each generated token and its printable piece (the leading space
+// that a space-prefixing vocabulary puts after BOS is removed, as llama2.c does).
+using TokenCallback = std::function<void(int32_t token, const std::string& piece)>;
+
+GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, int32_t max_tokens,
+                          const SamplingParams& sampling, const TokenCallback& on_token = {});
+
+}  // namespace chorus::runtime

@@ -1,0 +1,50 @@
+#include "runtime/loaded_model.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "chorus/error.h"
+#include "models/gguf.h"
+#include "models/llama_weights.h"
+
+namespace chorus::runtime {
+
+namespace {
+
+std::string find_llama2c_tokenizer(const models::ModelFile& f) {
+  const auto dir = std::filesystem::path(f.path).parent_path();
+  for (const std::string name : {std::string("tokenizer.bin"), fmt::format("tok{}.bin", f.config.vocab_size)}) {
+    auto p = dir / name;
+    if (std::filesystem::exists(p)) return p.string();
+  }
+  throw Error(ErrorCode::kNotFound,
+              fmt::format("{}: a llama2.c checkpoint needs a tokenizer: pass --tokenizer (none of tokenizer.bin, "
+                          "tok{}.bin is beside the model)", f.path, f.config.vocab_size));
+}
+
+}  // namespace
+
+LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path) {
+  LoadedModel m;
+  m.file = models::open_model_file(model_path);
+  const bool embedded = m.file.gguf && m.file.gguf->has("tokenizer.ggml.model");
+  if (!tokenizer_path.empty() || !embedded) {
+    const std::string tok = tokenizer_path.empty() ? find_llama2c_tokenizer(m.file) : tokenizer_path;
+    m.tokenizer = models::load_llama2c_tokenizer(tok, m.file.config.vocab_size);
+  } else {
+    m.tokenizer = models::load_gguf_tokenizer(*m.file.gguf);
+    const bool spm = m.file.gguf->get_string("tokenizer.ggml.model") == "llama";
+    m.add_bos = m.file.gguf->get_bool("tokenizer.ggml.add_bos_token", spm);
+    m.chat = models::detect_chat_template(m.file.gguf->get_string("tokenizer.chat_template", ""));
+  }
+  if (m.tokenizer->vocab_size() != m.file.config.vocab_size)
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("{}: the tokenizer has {} tokens but the model's vocabulary is {}: they do not belong together",
+                            tokenizer_path.empty() ? model_path : tokenizer_path, m.tokenizer->vocab_size(),
+                            m.file.config.vocab_size));
+  m.model = std::make_unique<models::LlamaModel>(m.file.config, models::bind_llama_weights(m.file));
+  return m;
+}
+
+}  // namespace chorus::runtime
