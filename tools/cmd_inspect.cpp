@@ -1,10 +1,91 @@
+// chorus inspect: what a model file holds.
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "kernels/ggml_types.h"
+#include "models/gguf.h"
+#include "models/model_file.h"
 #include "tools/commands.h"
 
 namespace chorus::cli {
 
+namespace {
+
+struct InspectOptions {
+  std::string model;
+  bool json = false;
+  bool all_metadata = false;
+};
+
+nlohmann::json config_json(const models::ModelFile& f) {
+  const models::LlamaConfig& c = f.config;
+  return {{"dim", c.dim}, {"hidden_dim", c.hidden_dim}, {"n_layers", c.n_layers}, {"n_heads", c.n_heads},
+          {"n_kv_heads", c.n_kv_heads}, {"head_dim", c.head_dim}, {"vocab_size", c.vocab_size},
+          {"context_length", c.context_length}, {"rope_dim", c.rope_dim}, {"rope_base", c.rope_base},
+          {"rms_eps", c.rms_eps}, {"tied_output", f.tied_output}};
+}
+
+int64_t elements(const models::TensorInfo& t) {
+  int64_t n = 1;
+  for (int64_t d : t.dims) n *= d;
+  return n;
+}
+
+int run_inspect(const InspectOptions& o) {
+  models::ModelFile f = models::open_model_file(o.model);
+  int64_t params = 0;
+  for (const auto& t : f.tensors) params += elements(t);
+  if (o.json) {
+    nlohmann::json j = {{"path", f.path}, {"format", f.format}, {"architecture", f.architecture}, {"name", f.name},
+                        {"config", config_json(f)}, {"tensor_count", f.tensors.size()},
+                        {"tensor_bytes", f.tensor_bytes()}, {"parameters", params}};
+    if (f.gguf) {
+      j["gguf_version"] = f.gguf->version();
+      nlohmann::json md = nlohmann::json::object();
+      for (const auto& [k, v] : f.gguf->metadata()) md[k] = v.to_string(o.all_metadata ? SIZE_MAX : 8);
+      j["metadata"] = md;
+    }
+    nlohmann::json ts = nlohmann::json::array();
+    for (const auto& t : f.tensors)
+      ts.push_back({{"name", t.name}, {"type", kernels::type_name(t.type)}, {"shape", t.dims}, {"bytes", t.bytes},
+                    {"offset", t.file_offset}});
+    j["tensors"] = ts;
+    std::puts(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return 0;
+  }
+  fmt::print("file:          {}\nformat:        {}{}\narchitecture:  {}\n", f.path, f.format,
+             f.gguf ? fmt::format(" v{}", f.gguf->version()) : "", f.architecture);
+  if (!f.name.empty()) fmt::print("name:          {}\n", f.name);
+  const models::LlamaConfig& c = f.config;
+  fmt::print("dim {}  hidden {}  layers {}  heads {}  kv_heads {}  head_dim {}  vocab {}  context {}\n", c.dim,
+             c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size, c.context_length);
+  fmt::print("rope dim {} base {}  rms eps {}  output {}\n\n", c.rope_dim, c.rope_base, c.rms_eps,
+             f.tied_output ? "tied to token_embd" : "separate");
+  if (f.gguf) {
+    fmt::print("metadata ({} keys):\n", f.gguf->metadata().size());
+    for (const auto& [k, v] : f.gguf->metadata()) fmt::print("  {:<42} {}\n", k, v.to_string(o.all_metadata ? SIZE_MAX : 8));
+    fmt::print("\n");
+  }
+  fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12}\n", "tensor", "type", "shape", "bytes", "offset");
+  for (const auto& t : f.tensors)
+    fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12}\n", t.name, kernels::type_name(t.type),
+               fmt::format("[{}]", fmt::join(t.dims, ", ")), t.bytes, t.file_offset);
+  fmt::print("\n{} tensors, {} parameters, {} bytes ({:.1f} MiB)\n", f.tensors.size(), params, f.tensor_bytes(),
+             f.tensor_bytes() / 1048576.0);
+  return 0;
+}
+
+}  // namespace
+
 void register_inspect(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("inspect", "Show a model file's architecture and tensors");
-  cmd->callback([&exit_code] { exit_code = 0; });
+  auto o = std::make_shared<InspectOptions>();
+  auto* cmd = app.add_subcommand("inspect", "Show a model file's architecture, hyperparameters, metadata and tensors");
+  cmd->add_option("--model,-m", o->model, "Model file: GGUF or llama2.c checkpoint")->required()->check(CLI::ExistingFile);
+  cmd->add_flag("--json", o->json, "Print one JSON object");
+  cmd->add_flag("--all-metadata", o->all_metadata, "Print metadata arrays in full");
+  cmd->callback([o, &exit_code] { exit_code = run_inspect(*o); });
 }
 
 }  // namespace chorus::cli

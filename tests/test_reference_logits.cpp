@@ -1,0 +1,59 @@
+// chorus's forward pass against the independent numpy reference
+// (tests/reference/llama_ref.py), whose output the ref_logits_* CTest fixtures write.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "models/llama_model.h"
+#include "models/model_file.h"
+#include "runtime/contiguous_kv_cache.h"
+#include "tests/test_paths.h"
+
+namespace {
+
+// Prefills the reference's tokens as one chunk and compares every position the
+// reference wrote. Tolerance is relative to the largest reference logit of the row.
+void compare_with_reference(const std::string& model_path, const std::string& ref_name, double tol) {
+  const std::string ref_path = chorus::test::binary_dir() + "/ref/" + ref_name + ".json";
+  if (!std::filesystem::exists(ref_path)) GTEST_SKIP() << ref_path << " missing: run the ref_logits_" << ref_name << " fixture";
+  std::ifstream in(ref_path);
+  const nlohmann::json ref = nlohmann::json::parse(in);
+  const auto tokens = ref["tokens"].get<std::vector<int32_t>>();
+  const auto positions = ref["positions"].get<std::vector<int32_t>>();
+
+  auto file = chorus::models::open_model_file(model_path);
+  chorus::models::LlamaModel model(file.config, chorus::models::bind_llama_weights(file));
+  chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), static_cast<int32_t>(tokens.size()));
+  std::vector<float> logits;
+  chorus::models::SequenceChunk chunk{0, tokens, 0, /*all_logits=*/true};
+  model.forward({&chunk, 1}, kv, logits);
+
+  const size_t V = file.config.vocab_size;
+  ASSERT_EQ(logits.size(), tokens.size() * V);
+  for (size_t r = 0; r < positions.size(); ++r) {
+    const auto want = ref["logits"][r].get<std::vector<double>>();
+    ASSERT_EQ(want.size(), V);
+    double scale = 1.0, worst = 0.0;
+    for (double w : want) scale = std::max(scale, std::fabs(w));
+    for (size_t i = 0; i < V; ++i) worst = std::max(worst, std::fabs(logits[positions[r] * V + i] - want[i]));
+    EXPECT_LE(worst / scale, tol) << "position " << positions[r] << ": max |diff| " << worst << " (scale " << scale << ")";
+  }
+}
+
+TEST(ReferenceLogits, Aidreams260K) {
+  compare_with_reference(chorus::test::shared_dir() + "/models/aidreams260K/aidreams260K.bin", "aidreams260K", 1e-4);
+}
+
+TEST(ReferenceLogits, Stories260KGguf) {
+  compare_with_reference(chorus::test::shared_dir() + "/models/stories260K/stories260K.gguf", "stories260K", 1e-4);
+}
+
+TEST(ReferenceLogits, SmolLM2Q4_1) {
+  if (!std::filesystem::exists(chorus::test::smollm2_path())) GTEST_SKIP() << "SmolLM2 not fetched (run scripts/setup.sh)";
+  compare_with_reference(chorus::test::smollm2_path(), "smollm2", 1e-3);
+}
+
+}  // namespace
