@@ -1,0 +1,446 @@
+// The kernels against their scalar references and the GGML block definitions.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/activation_q8.h"
+#include "kernels/cpu_features.h"
+#include "kernels/dequantize.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/quantize.h"
+
+namespace chorus::kernels {
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& f : v) f = dist(rng);
+  return v;
+}
+
+// Runs `fn` once on every path this CPU has, with that path forced.
+template <class Fn>
+void for_each_simd_path(Fn fn) {
+  const KernelPath saved = kernel_path();
+  for (KernelPath p : {KernelPath::kAvx2, KernelPath::kAvx512}) {
+    if (!kernel_path_available(p)) continue;
+    ASSERT_TRUE(set_kernel_path(p));
+    SCOPED_TRACE(kernel_path_name(p));
+    fn(p);
+  }
+  set_kernel_path(saved);
+}
+
+class ScopedPath {
+ public:
+  explicit ScopedPath(KernelPath p) : saved_(kernel_path()) { set_kernel_path(p); }
+  ~ScopedPath() { set_kernel_path(saved_); }
+
+ private:
+  KernelPath saved_;
+};
+
+// ---- dispatch ---------------------------------------------------------------
+
+TEST(CpuFeatures, PathsParseAndForce) {
+  EXPECT_EQ(parse_kernel_path("avx512"), KernelPath::kAvx512);
+  EXPECT_EQ(parse_kernel_path("avx2"), KernelPath::kAvx2);
+  EXPECT_EQ(parse_kernel_path("scalar"), KernelPath::kScalar);
+  EXPECT_FALSE(parse_kernel_path("sse"));
+  EXPECT_TRUE(kernel_path_available(KernelPath::kScalar));
+  EXPECT_TRUE(kernel_path_available(best_kernel_path()));
+  const KernelPath saved = kernel_path();
+  ASSERT_TRUE(set_kernel_path(KernelPath::kScalar));
+  EXPECT_STREQ(kernel_path_name(), "scalar");
+  set_kernel_path(saved);
+  if (!kernel_path_available(KernelPath::kAvx512)) {
+    EXPECT_FALSE(set_kernel_path(KernelPath::kAvx512));
+    EXPECT_EQ(kernel_path(), saved);
+  }
+}
+
+// ---- dequantize: hand-built blocks --------------------------------------------
+
+TEST(Dequantize, Q8_0) {
+  BlockQ8_0 b{};
+  b.d = fp32_to_fp16(0.5f);
+  for (int j = 0; j < 32; ++j) b.qs[j] = static_cast<int8_t>(j * 8 - 128);
+  float y[32];
+  dequantize_row(GgmlType::Q8_0, &b, y, 32);
+  for (int j = 0; j < 32; ++j) EXPECT_EQ(y[j], 0.5f * (j * 8 - 128));
+}
+
+TEST(Dequantize, Q4_0AndQ4_1) {
+  BlockQ4_0 b{};
+  b.d = fp32_to_fp16(2.0f);
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  float y[32];
+  dequantize_row(GgmlType::Q4_0, &b, y, 32);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y[j], 2.0f * (j - 8));
+    EXPECT_EQ(y[j + 16], 2.0f * (15 - j - 8));
+  }
+  BlockQ4_1 c{};
+  c.d = fp32_to_fp16(0.25f);
+  c.m = fp32_to_fp16(-1.0f);
+  std::memcpy(c.qs, b.qs, 16);
+  dequantize_row(GgmlType::Q4_1, &c, y, 32);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(y[j], 0.25f * j - 1.0f);
+    EXPECT_EQ(y[j + 16], 0.25f * (15 - j) - 1.0f);
+  }
+}
+
+TEST(Dequantize, Q5_0AndQ5_1) {
+  BlockQ5_0 b{};
+  b.d = fp32_to_fp16(1.0f);
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  const uint32_t qh = 0xA5F0'0F5Au;  // bit j: 5th bit of element j
+  std::memcpy(b.qh, &qh, 4);
+  float y[32];
+  dequantize_row(GgmlType::Q5_0, &b, y, 32);
+  for (int j = 0; j < 32; ++j) {
+    const int low4 = j < 16 ? j : 15 - (j - 16);
+    const int q = low4 | static_cast<int>(((qh >> j) & 1) << 4);
+    EXPECT_EQ(y[j], static_cast<float>(q - 16)) << j;
+  }
+  BlockQ5_1 c{};
+  c.d = fp32_to_fp16(0.5f);
+  c.m = fp32_to_fp16(3.0f);
+  std::memcpy(c.qs, b.qs, 16);
+  std::memcpy(c.qh, b.qh, 4);
+  dequantize_row(GgmlType::Q5_1, &c, y, 32);
+  for (int j = 0; j < 32; ++j) {
+    const int low4 = j < 16 ? j : 15 - (j - 16);
+    const int q = low4 | static_cast<int>(((qh >> j) & 1) << 4);
+    EXPECT_EQ(y[j], 0.5f * q + 3.0f) << j;
+  }
+}
+
+// Packs 8 six-bit scales and mins the way Q4_K/Q5_K store them.
+void pack_k_scales(const uint8_t sc[8], const uint8_t m[8], uint8_t out[12]) {
+  std::memset(out, 0, 12);
+  for (int j = 0; j < 4; ++j) {
+    out[j] = static_cast<uint8_t>(sc[j] | ((sc[j + 4] >> 4) << 6));
+    out[j + 4] = static_cast<uint8_t>(m[j] | ((m[j + 4] >> 4) << 6));
+    out[j + 8] = static_cast<uint8_t>((sc[j + 4] & 0x0F) | ((m[j + 4] & 0x0F) << 4));
+  }
+}
+
+TEST(Dequantize, KQuantScalesUnpack) {
+  const uint8_t sc[8] = {1, 17, 33, 63, 0, 45, 62, 31}, m[8] = {63, 2, 40, 5, 60, 16, 33, 48};
+  uint8_t packed[12];
+  pack_k_scales(sc, m, packed);
+  for (int j = 0; j < 8; ++j) {
+    uint8_t s, mm;
+    k_quant_scale_min(j, packed, &s, &mm);
+    EXPECT_EQ(s, sc[j]);
+    EXPECT_EQ(mm, m[j]);
+  }
+}
+
+TEST(Dequantize, Q4_KAndQ5_K) {
+  const uint8_t sc[8] = {1, 2, 3, 4, 60, 50, 40, 33}, m[8] = {5, 0, 7, 63, 20, 10, 1, 2};
+  BlockQ4_K b{};
+  b.d = fp32_to_fp16(0.5f);
+  b.dmin = fp32_to_fp16(0.25f);
+  pack_k_scales(sc, m, b.scales);
+  for (int i = 0; i < 128; ++i) b.qs[i] = static_cast<uint8_t>((i * 7) & 0xFF);
+  float y[256];
+  dequantize_row(GgmlType::Q4_K, &b, y, 256);
+  BlockQ5_K c{};
+  c.d = b.d, c.dmin = b.dmin;
+  std::memcpy(c.scales, b.scales, 12);
+  std::memcpy(c.qs, b.qs, 128);
+  for (int l = 0; l < 32; ++l) c.qh[l] = static_cast<uint8_t>(l * 37 + 11);
+  float z[256];
+  dequantize_row(GgmlType::Q5_K, &c, z, 256);
+  for (int e = 0; e < 256; ++e) {
+    const int sub = e / 32, l = e % 32;  // sub-block s uses nibble s%2 of qs[32*(s/2) + l]
+    const uint8_t byte = b.qs[32 * (sub / 2) + l];
+    const int q4 = sub % 2 == 0 ? byte & 0x0F : byte >> 4;
+    EXPECT_EQ(y[e], 0.5f * sc[sub] * q4 - 0.25f * m[sub]) << e;
+    const int q5 = q4 | (((c.qh[l] >> sub) & 1) << 4);
+    EXPECT_EQ(z[e], 0.5f * sc[sub] * q5 - 0.25f * m[sub]) << e;
+  }
+}
+
+TEST(Dequantize, Q6_K) {
+  BlockQ6_K b{};
+  b.d = fp32_to_fp16(0.125f);
+  for (int i = 0; i < 16; ++i) b.scales[i] = static_cast<int8_t>(i * 9 - 70);
+  for (int i = 0; i < 128; ++i) b.ql[i] = static_cast<uint8_t>(i * 13 + 5);
+  for (int i = 0; i < 64; ++i) b.qh[i] = static_cast<uint8_t>(i * 29 + 3);
+  float y[256];
+  dequantize_row(GgmlType::Q6_K, &b, y, 256);
+  for (int e = 0; e < 256; ++e) {
+    const int half = e / 128, k = (e % 128) / 32, l = e % 32;
+    const uint8_t lbyte = b.ql[64 * half + l + 32 * (k % 2)];
+    const int low4 = k < 2 ? lbyte & 0x0F : lbyte >> 4;
+    const int high2 = (b.qh[32 * half + l] >> (2 * k)) & 3;
+    const int q = (low4 | (high2 << 4)) - 32;
+    EXPECT_EQ(y[e], 0.125f * b.scales[e / 16] * q) << e;
+  }
+}
+
+TEST(Dequantize, Q8_KAndFloats) {
+  BlockQ8_K b{};
+  b.d = 0.75f;
+  for (int i = 0; i < 256; ++i) b.qs[i] = static_cast<int8_t>(i - 128);
+  std::vector<float> y(256);
+  dequantize_row(GgmlType::Q8_K, &b, y.data(), 256);
+  for (int i = 0; i < 256; ++i) EXPECT_EQ(y[i], 0.75f * (i - 128));
+  const uint16_t h[3] = {0x3C00, 0xC000, 0x7BFF}, bf[3] = {0x3F80, 0xC040, 0x0001};
+  float f[3];
+  dequantize_row(GgmlType::F16, h, f, 3);
+  EXPECT_EQ(f[0], 1.0f);
+  EXPECT_EQ(f[1], -2.0f);
+  EXPECT_EQ(f[2], 65504.0f);
+  dequantize_row(GgmlType::BF16, bf, f, 3);
+  EXPECT_EQ(f[0], 1.0f);
+  EXPECT_EQ(f[1], -3.0f);
+  EXPECT_EQ(f[2], std::ldexp(1.0f, -133));
+}
+
+// ---- quantize: exact bytes and round trips --------------------------------------
+
+TEST(Quantize, HalfAndBrainFloatRoundToNearestEven) {
+  EXPECT_EQ(fp32_to_fp16(1.0f), 0x3C00);
+  EXPECT_EQ(fp32_to_fp16(1.0f + std::ldexp(1.0f, -11)), 0x3C00);      // tie → even
+  EXPECT_EQ(fp32_to_fp16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3C02);  // tie → even
+  auto from_bits = [](uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; };
+  EXPECT_EQ(fp32_to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(fp32_to_bf16(from_bits(0x3F808000)), 0x3F80);  // tie → even (down)
+  EXPECT_EQ(fp32_to_bf16(from_bits(0x3F818000)), 0x3F82);  // tie → even (up)
+  EXPECT_EQ(fp32_to_bf16(from_bits(0x3F808001)), 0x3F81);
+  EXPECT_EQ(fp32_to_bf16(from_bits(0x7F800001)), 0x7FC0);  // NaN stays NaN, quiet
+  EXPECT_EQ(fp32_to_bf16(from_bits(0xFF800000)), 0xFF80);  // -inf
+  const float x[2] = {1.0f, -2.5f};
+  uint16_t h[2];
+  quantize_row(GgmlType::BF16, x, h, 2);
+  EXPECT_EQ(h[0], 0x3F80);
+  EXPECT_EQ(h[1], 0xC020);
+}
+
+TEST(Quantize, Q4_0ExactBytes) {
+  // x_j = j - 16: the largest magnitude is -16, so d = -16 / -8 = 2 and
+  // q = trunc(x/2 + 8.5), capped at 15.
+  float x[32];
+  for (int j = 0; j < 32; ++j) x[j] = static_cast<float>(j - 16);
+  BlockQ4_0 b;
+  quantize_row(GgmlType::Q4_0, x, &b, 32);
+  EXPECT_EQ(b.d, 0x4000);
+  for (int j = 0; j < 16; ++j) {
+    const int lo = (j + 1) / 2, hi = std::min(15, 8 + (j + 1) / 2);
+    EXPECT_EQ(b.qs[j], lo | (hi << 4)) << j;
+  }
+}
+
+TEST(Quantize, Q4_1ExactBytes) {
+  // x_j = j: min 0, d = 31/15, q = round(j·15/31) (no ties).
+  float x[32];
+  for (int j = 0; j < 32; ++j) x[j] = static_cast<float>(j);
+  BlockQ4_1 b;
+  quantize_row(GgmlType::Q4_1, x, &b, 32);
+  EXPECT_EQ(b.d, fp32_to_fp16(31.0f / 15.0f));
+  EXPECT_EQ(b.m, 0);
+  for (int j = 0; j < 16; ++j) {
+    const int lo = static_cast<int>(std::lround(j * 15.0 / 31.0));
+    const int hi = static_cast<int>(std::lround((j + 16) * 15.0 / 31.0));
+    EXPECT_EQ(b.qs[j], lo | (hi << 4)) << j;
+  }
+}
+
+TEST(Quantize, Q8_0ExactBytes) {
+  // amax 127 → d = 1: the quants are the rounded values (half away from zero).
+  float x[32];
+  for (int j = 0; j < 32; ++j) x[j] = j == 0 ? -127.0f : static_cast<float>(j) * 3.25f - 50.0f;
+  BlockQ8_0 b;
+  quantize_row(GgmlType::Q8_0, x, &b, 32);
+  EXPECT_EQ(b.d, 0x3C00);
+  EXPECT_EQ(b.qs[0], -127);
+  for (int j = 1; j < 32; ++j) EXPECT_EQ(b.qs[j], static_cast<int>(std::lround(x[j]))) << j;
+  const float zeros[32] = {};
+  quantize_row(GgmlType::Q8_0, zeros, &b, 32);
+  EXPECT_EQ(b.d, 0);
+  for (int j = 0; j < 32; ++j) EXPECT_EQ(b.qs[j], 0);
+}
+
+TEST(Quantize, RoundTripErrorBounds) {
+  const int64_t n = 32 * 64;
+  const std::vector<float> x = random_floats(n, 7, 2.0f);
+  std::vector<float> y(n);
+  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::F16, GgmlType::BF16}) {
+    SCOPED_TRACE(type_name(type));
+    std::vector<uint8_t> q(row_bytes(type, n));
+    quantize_row(type, x.data(), q.data(), n);
+    dequantize_row(type, q.data(), y.data(), n);
+    for (int64_t b = 0; b < n / 32; ++b) {
+      float amax = 0.0f, mn = x[b * 32], mx = x[b * 32];
+      for (int j = 0; j < 32; ++j) {
+        amax = std::max(amax, std::fabs(x[b * 32 + j]));
+        mn = std::min(mn, x[b * 32 + j]);
+        mx = std::max(mx, x[b * 32 + j]);
+      }
+      for (int j = 0; j < 32; ++j) {
+        const float v = x[b * 32 + j], err = std::fabs(y[b * 32 + j] - v);
+        float bound = 0.0f;
+        // Half a step, plus the step's own f16 rounding over the whole range.
+        switch (type) {
+          case GgmlType::Q8_0: bound = amax / 127 * (0.5f + 128 * 0x1p-11f); break;
+          case GgmlType::Q4_0: bound = amax / 8 * (1.0f + 8 * 0x1p-11f); break;  // the +max edge clamps: one step
+          case GgmlType::Q4_1: bound = (mx - mn) / 15 * (0.5f + 16 * 0x1p-11f) + std::fabs(mn) * 0x1p-11f; break;
+          case GgmlType::F16: bound = std::fabs(v) * 0x1p-11f; break;
+          case GgmlType::BF16: bound = std::fabs(v) * 0x1p-8f; break;
+          default: break;
+        }
+        EXPECT_LE(err, bound * 1.0001f + 1e-7f) << "block " << b << " elem " << j;
+      }
+    }
+  }
+}
+
+// ---- matmul: every SIMD path against the scalar reference -----------------------
+
+// A random matrix in `type`: quantized from random floats where chorus can
+// quantize the type, else random bytes with sane scale fields.
+std::vector<uint8_t> random_weights(GgmlType type, int64_t rows, int64_t cols, uint32_t seed) {
+  const size_t rb = row_bytes(type, cols);
+  std::vector<uint8_t> w(rb * rows);
+  if (can_quantize(type)) {
+    const std::vector<float> f = random_floats(static_cast<size_t>(rows * cols), seed);
+    for (int64_t o = 0; o < rows; ++o) quantize_row(type, f.data() + o * cols, w.data() + o * rb, cols);
+    return w;
+  }
+  std::mt19937 rng(seed);
+  for (uint8_t& b : w) b = static_cast<uint8_t>(rng());
+  std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+  const TypeTraits* t = type_traits(static_cast<uint32_t>(type));
+  const size_t n_blocks = w.size() / t->block_bytes;
+  for (size_t i = 0; i < n_blocks; ++i) {
+    uint8_t* blk = w.data() + i * t->block_bytes;
+    auto put = [&](size_t offset) {
+      const uint16_t h = fp32_to_fp16(scale(rng));
+      std::memcpy(blk + offset, &h, 2);
+    };
+    switch (type) {
+      case GgmlType::Q5_0: put(0); break;
+      case GgmlType::Q5_1: put(0); put(2); break;
+      case GgmlType::Q4_K: case GgmlType::Q5_K: put(0); put(2); break;
+      case GgmlType::Q6_K: put(offsetof(BlockQ6_K, d)); break;
+      default: ADD_FAILURE() << "no generator for " << type_name(type);
+    }
+  }
+  return w;
+}
+
+// Σ_i |W[o][i]|·|x[t][i]|, the scale of the rounding error of y[t][o].
+std::vector<float> magnitudes(const WeightMatrix& w, const std::vector<float>& x, int64_t n_tokens) {
+  std::vector<float> row(w.cols), m(w.rows * n_tokens);
+  const size_t rb = row_bytes(w.type, w.cols);
+  for (int64_t o = 0; o < w.rows; ++o) {
+    dequantize_row(w.type, static_cast<const uint8_t*>(w.data) + o * rb, row.data(), w.cols);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      double s = 0;
+      for (int64_t i = 0; i < w.cols; ++i) s += std::fabs(row[i] * x[t * w.cols + i]);
+      m[t * w.rows + o] = static_cast<float>(s);
+    }
+  }
+  return m;
+}
+
+struct MatmulCase {
+  GgmlType type;
+  std::vector<int64_t> cols;
+};
+
+void check_paths_agree(GgmlType type, int64_t rows, int64_t cols, int64_t n_tokens, uint32_t seed) {
+  SCOPED_TRACE(::testing::Message() << type_name(type) << " rows " << rows << " cols " << cols << " tokens "
+                                    << n_tokens);
+  const std::vector<uint8_t> data = random_weights(type, rows, cols, seed);
+  const WeightMatrix w{type, rows, cols, data.data()};
+  const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), seed + 1);
+  std::vector<float> ref(rows * n_tokens, NAN), y(rows * n_tokens, NAN);
+  {
+    ScopedPath scalar(KernelPath::kScalar);
+    matmul(w, x.data(), n_tokens, ref.data());
+  }
+  const std::vector<float> mag = magnitudes(w, x, n_tokens);
+  for_each_simd_path([&](KernelPath) {
+    std::fill(y.begin(), y.end(), NAN);
+    matmul(w, x.data(), n_tokens, y.data());
+    for (size_t i = 0; i < y.size(); ++i)
+      ASSERT_NEAR(y[i], ref[i], 2e-6f * mag[i] + 1e-6f) << "token " << i / rows << " row " << i % rows;
+  });
+}
+
+TEST(Matmul, SimdPathsMatchScalarReference) {
+  const MatmulCase cases[] = {
+      {GgmlType::F32, {1, 7, 8, 16, 172, 261}},
+      {GgmlType::F16, {1, 9, 172, 261}},
+      {GgmlType::BF16, {1, 9, 172, 261}},
+      {GgmlType::Q8_0, {32, 96, 512}},
+      {GgmlType::Q4_0, {32, 96, 512}},
+      {GgmlType::Q4_1, {32, 96, 512}},
+      {GgmlType::Q5_0, {32, 96, 512}},
+      {GgmlType::Q5_1, {32, 96, 512}},
+      {GgmlType::Q4_K, {256, 768}},
+      {GgmlType::Q5_K, {256, 768}},
+      {GgmlType::Q6_K, {256, 768}},
+  };
+  uint32_t seed = 1;
+  for (const MatmulCase& c : cases)
+    for (int64_t cols : c.cols)
+      for (int64_t rows : {1, 5, 19, 64})
+        for (int64_t n_tokens : {1, 2, 3, 4, 5, 8, 17}) check_paths_agree(c.type, rows, cols, n_tokens, seed++);
+}
+
+// The int8-activation reference against plain f32 math: the activation's
+// rounding (at most d_x/2 per element) bounds the difference.
+TEST(Matmul, Q8ActivationReferenceMatchesFloatMath) {
+  const int64_t rows = 9, cols = 256, n_tokens = 3;
+  ScopedPath scalar(KernelPath::kScalar);
+  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1}) {
+    SCOPED_TRACE(type_name(type));
+    const std::vector<uint8_t> data = random_weights(type, rows, cols, 99);
+    const WeightMatrix w{type, rows, cols, data.data()};
+    const std::vector<float> x = random_floats(cols * n_tokens, 5);
+    std::vector<float> y(rows * n_tokens), row(cols);
+    matmul(w, x.data(), n_tokens, y.data());
+    for (int64_t o = 0; o < rows; ++o) {
+      dequantize_row(type, data.data() + o * row_bytes(type, cols), row.data(), cols);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        double exact = 0, bound = 0;
+        for (int64_t b = 0; b < cols / 32; ++b) {
+          float amax = 0;
+          for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[t * cols + b * 32 + j]));
+          for (int j = 0; j < 32; ++j) {
+            exact += double(row[b * 32 + j]) * x[t * cols + b * 32 + j];
+            bound += std::fabs(row[b * 32 + j]) * amax / 127 * 0.5;
+          }
+        }
+        EXPECT_NEAR(y[t * rows + o], exact, bound * 1.01 + 1e-5);
+      }
+    }
+  }
+}
+
+TEST(Matmul, SgemmPathMatchesReferenceForManyTokens) {
+  for (int64_t n_tokens : {8, 33}) check_paths_agree(GgmlType::F32, 37, 172, n_tokens, 1234);
+}
+
+TEST(Matmul, SupportsEveryDequantizableType) {
+  for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1,
+                     GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K})
+    EXPECT_TRUE(matmul_supports(t)) << type_name(t);
+  EXPECT_FALSE(matmul_supports(GgmlType::IQ2_XXS));
+}
+
+}  // namespace
+}  // namespace chorus::kernels
