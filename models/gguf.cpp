@@ -91,7 +91,9 @@ GgufValue read_value(Cursor& c, GgufValueType t, const std::string& key, uint64_
       uint64_t n = c.read<uint64_t>(f);
       auto elem = static_cast<GgufValueType>(et);
       // Each element needs at least scalar_size bytes: reject absurd counts before allocating.
-      if (n > (c.size() - c.pos()) / scalar_size(elem)) c.fail(key, fmt::format("array count {} exceeds the file", n));
+      if (n > (c.size() - c.pos()) / scalar_size(elem))
+        c.fail(key, fmt::format("array count {} cannot fit in the {} bytes left (truncated or corrupt file)", n,
+                                c.size() - c.pos()));
       auto arr = std::make_shared<GgufArray>();
       arr->elem_type = elem;
       arr->items.reserve(n);
@@ -152,9 +154,15 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
   if (version_ != 2 && version_ != 3) c.fail("version", fmt::format("unsupported GGUF version {} (2 and 3 are read)", version_));
   uint64_t n_tensors = c.read<uint64_t>("tensor_count");
   uint64_t n_kv = c.read<uint64_t>("metadata_kv_count");
-  // A key-value pair takes at least 12 bytes and a tensor record at least 28.
-  if (n_kv > file_->size() / 12) c.fail("metadata_kv_count", fmt::format("absurd count {}", n_kv));
-  if (n_tensors > file_->size() / 28) c.fail("tensor_count", fmt::format("absurd count {}", n_tensors));
+  // A key-value pair takes at least 12 bytes and a tensor record at least 28. A
+  // count beyond that is either absurd or the file was cut short: say both.
+  auto fits = [&](uint64_t count, uint64_t record_bytes, const char* field) {
+    if (count > file_->size() / record_bytes)
+      c.fail(field, fmt::format("count {} cannot fit in a file of {} bytes (truncated or corrupt file)", count,
+                                file_->size()));
+  };
+  fits(n_kv, 12, "metadata_kv_count");
+  fits(n_tensors, 28, "tensor_count");
 
   kv_.reserve(n_kv);
   for (uint64_t i = 0; i < n_kv; ++i) {
