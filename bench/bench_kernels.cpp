@@ -1,0 +1,164 @@
+// Matmul kernels at decode (GB/s of weights) and prefill (GFLOP/s) shapes,
+// beside OpenBLAS sgemv/sgemm on the same shapes and a streaming-read probe
+// (the memory limit). The kernel path comes from CHORUS_KERNEL_PATH.
+//   bench_kernels --benchmark_min_time=0.3
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+#include <immintrin.h>
+#include <omp.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+#include "kernels/dequantize.h"
+#include "kernels/matmul.h"
+#include "kernels/quantize.h"
+
+namespace ck = chorus::kernels;
+
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& f : v) f = dist(rng);
+  return v;
+}
+
+// Weights of a shape, made once per process. Types chorus cannot quantize get
+// random bytes with small f16 scales (speed does not depend on the values).
+const std::vector<uint8_t>& weights(ck::GgmlType type, int64_t rows, int64_t cols) {
+  static std::map<std::tuple<ck::GgmlType, int64_t, int64_t>, std::vector<uint8_t>> cache;
+  auto [it, fresh] = cache.try_emplace({type, rows, cols});
+  if (!fresh) return it->second;
+  const size_t rb = ck::row_bytes(type, cols);
+  std::vector<uint8_t>& w = it->second;
+  w.resize(rb * rows);
+  if (ck::can_quantize(type)) {
+    const std::vector<float> row = random_floats(cols, 1);
+    for (int64_t o = 0; o < rows; ++o) ck::quantize_row(type, row.data(), w.data() + o * rb, cols);
+    return w;
+  }
+  std::mt19937 rng(2);
+  for (uint8_t& b : w) b = static_cast<uint8_t>(rng() & 0x3F);  // keeps every f16 field small and finite
+  return w;
+}
+
+void set_threads(benchmark::State& state, int arg_index) {
+  const int threads = static_cast<int>(state.range(arg_index));
+  omp_set_num_threads(threads);
+  openblas_set_num_threads(threads);
+}
+
+void report(benchmark::State& state, double bytes, double flops) {
+  state.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(ck::kernel_path_name());
+}
+
+// Args: rows, cols, n_tokens, threads.
+void BM_Matmul(benchmark::State& state, ck::GgmlType type) {
+  const int64_t rows = state.range(0), cols = state.range(1), n_tokens = state.range(2);
+  set_threads(state, 3);
+  const std::vector<uint8_t>& w = weights(type, rows, cols);
+  const ck::WeightMatrix m{type, rows, cols, w.data()};
+  const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 3);
+  std::vector<float> y(static_cast<size_t>(rows * n_tokens));
+  for (auto _ : state) {
+    ck::matmul(m, x.data(), n_tokens, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  report(state, static_cast<double>(w.size()), 2.0 * rows * cols * n_tokens);
+}
+
+void BM_OpenBlasSgemv(benchmark::State& state) {
+  const int64_t rows = state.range(0), cols = state.range(1);
+  set_threads(state, 3);
+  const std::vector<uint8_t>& w = weights(ck::GgmlType::F32, rows, cols);
+  const std::vector<float> x = random_floats(cols, 3);
+  std::vector<float> y(rows);
+  for (auto _ : state) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(rows), static_cast<int>(cols), 1.0f,
+                reinterpret_cast<const float*>(w.data()), static_cast<int>(cols), x.data(), 1, 0.0f, y.data(), 1);
+    benchmark::DoNotOptimize(y.data());
+  }
+  report(state, static_cast<double>(w.size()), 2.0 * rows * cols);
+}
+
+void BM_OpenBlasSgemm(benchmark::State& state) {
+  const int64_t rows = state.range(0), cols = state.range(1), n_tokens = state.range(2);
+  set_threads(state, 3);
+  const std::vector<uint8_t>& w = weights(ck::GgmlType::F32, rows, cols);
+  const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 3);
+  std::vector<float> y(static_cast<size_t>(rows * n_tokens));
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n_tokens), static_cast<int>(rows),
+                static_cast<int>(cols), 1.0f, x.data(), static_cast<int>(cols),
+                reinterpret_cast<const float*>(w.data()), static_cast<int>(cols), 0.0f, y.data(),
+                static_cast<int>(rows));
+    benchmark::DoNotOptimize(y.data());
+  }
+  report(state, static_cast<double>(w.size()), 2.0 * rows * cols * n_tokens);
+}
+
+// The streaming-read limit: sum 256 MiB of floats, split over the threads.
+void BM_StreamRead(benchmark::State& state) {
+  set_threads(state, 0);
+  static const std::vector<float> data(64 << 20, 1.0f);
+  const int64_t n = static_cast<int64_t>(data.size());
+  for (auto _ : state) {
+    float total = 0.0f;
+#pragma omp parallel reduction(+ : total)
+    {
+      const int64_t per = n / omp_get_num_threads(), begin = per * omp_get_thread_num();
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t i = begin; i + 32 <= begin + per; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(&data[i]));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(&data[i + 8]));
+        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(&data[i + 16]));
+        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(&data[i + 24]));
+      }
+      float lanes[8];
+      _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+      for (float l : lanes) total += l;
+    }
+    benchmark::DoNotOptimize(total);
+  }
+  report(state, static_cast<double>(n) * 4, 0.0);
+}
+
+void decode_shapes(benchmark::internal::Benchmark* b) {
+  for (int threads : {1, 2}) {
+    b->Args({4096, 4096, 1, threads});
+    b->Args({5632, 2048, 1, threads});
+  }
+}
+void prefill_shapes(benchmark::internal::Benchmark* b) {
+  for (int threads : {1, 2}) b->Args({2048, 2048, 128, threads});
+}
+
+}  // namespace
+
+BENCHMARK(BM_StreamRead)->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_OpenBlasSgemv)->Apply(decode_shapes)->UseRealTime();
+BENCHMARK(BM_OpenBlasSgemm)->Apply(prefill_shapes)->UseRealTime();
+#define CHORUS_BENCH_TYPE(T)                                                                   \
+  BENCHMARK_CAPTURE(BM_Matmul, T##_decode, ck::GgmlType::T)->Apply(decode_shapes)->UseRealTime(); \
+  BENCHMARK_CAPTURE(BM_Matmul, T##_prefill, ck::GgmlType::T)->Apply(prefill_shapes)->UseRealTime();
+CHORUS_BENCH_TYPE(F32)
+CHORUS_BENCH_TYPE(F16)
+CHORUS_BENCH_TYPE(BF16)
+CHORUS_BENCH_TYPE(Q8_0)
+CHORUS_BENCH_TYPE(Q4_0)
+CHORUS_BENCH_TYPE(Q4_1)
+CHORUS_BENCH_TYPE(Q5_0)
+CHORUS_BENCH_TYPE(Q4_K)
+CHORUS_BENCH_TYPE(Q5_K)
+CHORUS_BENCH_TYPE(Q6_K)
+
+BENCHMARK_MAIN();
