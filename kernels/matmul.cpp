@@ -7,10 +7,15 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "kernels/cpu_features.h"
+#include "kernels/dequantize.h"
 #include "kernels/matmul_paths.h"
+#include "kernels/ops.h"
 
 namespace chorus::kernels {
 
@@ -39,7 +44,29 @@ void sgemm(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
               static_cast<int>(w.cols), 0.0f, y, static_cast<int>(w.rows));
 }
 
+// The f32-activation path for quantized types: each weight row is dequantized
+// once into the thread's scratch and dotted with every token.
+void matmul_rows_dequantized(const MatmulArgs& a, int64_t begin, int64_t end) {
+  thread_local std::vector<float> row;
+  row.resize(static_cast<size_t>(a.w.cols));
+  const size_t rb = row_bytes(a.w.type, a.w.cols);
+  for (int64_t o = begin; o < end; ++o) {
+    dequantize_row(a.w.type, static_cast<const uint8_t*>(a.w.data) + o * rb, row.data(), a.w.cols);
+    for (int64_t t = 0; t < a.n_tokens; ++t) a.y[t * a.w.rows + o] = dot_f32(row.data(), a.x + t * a.w.cols, a.w.cols);
+  }
+}
+
+ActivationPrecision precision_from_env() {
+  const char* v = std::getenv("CHORUS_ACTIVATIONS");
+  return v && std::string_view(v) == "f32" ? ActivationPrecision::kF32 : ActivationPrecision::kInt8;
+}
+
+std::atomic<ActivationPrecision> g_precision{precision_from_env()};
+
 }  // namespace
+
+ActivationPrecision activation_precision() { return g_precision.load(std::memory_order_relaxed); }
+void set_activation_precision(ActivationPrecision p) { g_precision.store(p, std::memory_order_relaxed); }
 
 bool matmul_supports(GgmlType type) { return matmul_rows_scalar(type) != nullptr; }
 
@@ -52,13 +79,15 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
   MatmulArgs args{w, x, nullptr, n_tokens, y};
   // Scratch of the calling thread; the team only reads it.
   thread_local std::vector<ActivationBlockQ8> xq;
-  if (uses_q8_activations(w.type)) {
+  const bool int8 = uses_q8_activations(w.type) && activation_precision() == ActivationPrecision::kInt8;
+  if (int8) {
     const int64_t nb = w.cols / 32;
     xq.resize(static_cast<size_t>(n_tokens * nb));
     for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * w.cols, xq.data() + t * nb, w.cols);
     args.xq = xq.data();
   }
-  const MatmulRowsFn fn = rows_fn(path, w.type);
+  const MatmulRowsFn fn =
+      uses_q8_activations(w.type) && !int8 ? matmul_rows_dequantized : rows_fn(path, w.type);
   const bool parallel = w.rows * w.cols * n_tokens >= kParallelMinWork;
 #pragma omp parallel if (parallel)
   {

@@ -19,6 +19,15 @@ struct WeightMatrix {
 // True when matmul accepts weights of this type.
 bool matmul_supports(GgmlType type);
 
+// How activations meet quantized weights (q8_0, q4_0, q4_1, ...): quantized to
+// int8 blocks for integer dot products (fast; what llama.cpp does), or kept in
+// f32 against dequantized weight rows (matches an f32 reference to rounding).
+// Chosen once from the environment (CHORUS_ACTIVATIONS=int8|f32, default int8)
+// unless set_activation_precision() is called.
+enum class ActivationPrecision { kInt8, kF32 };
+ActivationPrecision activation_precision();
+void set_activation_precision(ActivationPrecision p);
+
 // y[t * w.rows + o] = sum_i W[o][i] * x[t * w.cols + i] for t < n_tokens.
 // Splits the output rows over the OpenMP threads.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);

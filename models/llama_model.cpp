@@ -11,9 +11,10 @@
 
 namespace chorus::models {
 
-LlamaModel::LlamaModel(const LlamaConfig& config, LlamaWeights weights) : config_(config), weights_(std::move(weights)) {}
+LlamaModel::LlamaModel(const LlamaConfig& config) : config_(config) {}
 
-void LlamaModel::forward(std::span<const SequenceChunk> batch, KvState& kv, std::vector<float>& logits) {
+void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceChunk> batch, KvState& kv,
+                         std::vector<float>& logits) {
   const LlamaConfig& c = config_;
   const int64_t dim = c.dim, kv_dim = c.kv_dim(), hid = c.hidden_dim;
 
@@ -45,7 +46,7 @@ void LlamaModel::forward(std::span<const SequenceChunk> batch, KvState& kv, std:
   s_.row_pos.resize(n_rows);
 
   // Token embeddings, one row per new token.
-  const kernels::WeightMatrix& emb = weights_.token_embedding;
+  const kernels::WeightMatrix& emb = weights.token_embedding;
   const size_t emb_row = kernels::row_bytes(emb.type, dim);
   int64_t r = 0;
   for (const SequenceChunk& ch : batch) {
@@ -58,7 +59,7 @@ void LlamaModel::forward(std::span<const SequenceChunk> batch, KvState& kv, std:
   }
 
   for (int l = 0; l < c.n_layers; ++l) {
-    const LlamaLayerWeights& w = weights_.layers[l];
+    const LlamaLayerWeights& w = weights.layers[l];
     for (r = 0; r < n_rows; ++r) kernels::rmsnorm(&s_.x[r * dim], w.attn_norm, &s_.xn[r * dim], dim, c.rms_eps);
     kernels::matmul(w.wq, s_.xn.data(), n_rows, s_.q.data());
     kernels::matmul(w.wk, s_.xn.data(), n_rows, s_.k.data());
@@ -88,11 +89,11 @@ void LlamaModel::forward(std::span<const SequenceChunk> batch, KvState& kv, std:
   for (const SequenceChunk& ch : batch) {
     const int64_t n = static_cast<int64_t>(ch.tokens.size());
     for (int64_t i = ch.all_logits ? 0 : n - 1; i < n; ++i, ++out)
-      kernels::rmsnorm(&s_.x[(r + i) * dim], weights_.output_norm, &s_.logits_in[out * dim], dim, c.rms_eps);
+      kernels::rmsnorm(&s_.x[(r + i) * dim], weights.output_norm, &s_.logits_in[out * dim], dim, c.rms_eps);
     r += n;
   }
   logits.resize(static_cast<size_t>(n_logit_rows) * c.vocab_size);
-  kernels::matmul(weights_.output, s_.logits_in.data(), n_logit_rows, logits.data());
+  kernels::matmul(weights.output, s_.logits_in.data(), n_logit_rows, logits.data());
 }
 
 // Causal grouped-query attention of every new row over its own sequence's

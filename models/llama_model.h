@@ -23,14 +23,17 @@ struct SequenceChunk {
 
 class LlamaModel {
  public:
-  LlamaModel(const LlamaConfig& config, LlamaWeights weights);
+  explicit LlamaModel(const LlamaConfig& config);
 
   const LlamaConfig& config() const { return config_; }
 
   // Appends the chunks' K/V to `kv` and writes the logits rows in batch order
   // (per chunk: all tokens or the last) to `logits` (rows x vocab_size).
+  // The weights are passed per call, not held: they come from a pinned store
+  // handle (or a file mapping) that the caller keeps alive for the call.
   // Throws chorus::Error on a token id out of range or a position past the context.
-  void forward(std::span<const SequenceChunk> batch, KvState& kv, std::vector<float>& logits);
+  void forward(const LlamaWeights& weights, std::span<const SequenceChunk> batch, KvState& kv,
+               std::vector<float>& logits);
 
  private:
   struct Scratch {
@@ -39,8 +42,8 @@ class LlamaModel {
   };
   void attention(int layer, int64_t n_rows, KvState& kv);
 
+
   LlamaConfig config_;
-  LlamaWeights weights_;
   Scratch s_;
 };
 

@@ -31,6 +31,9 @@ class Tokenizer {
   virtual int32_t vocab_size() const = 0;
   virtual int32_t bos_id() const = 0;   // -1 when there is none
   virtual int32_t eos_id() const = 0;   // -1 when there is none
+  // True when encode(text, add_bos = true) puts BOS first: the vocabulary has a BOS and asks for
+  // it (GGUF tokenizer.ggml.add_bos_token; SmolLM2, for one, says no).
+  virtual bool adds_bos() const = 0;
   // True for ids that end a generation (EOS, EOT, <|im_end|> and similar control tokens).
   virtual bool is_end_of_generation(int32_t id) const = 0;
   // True when encode() adds a leading space (SentencePiece "add_dummy_prefix").
@@ -43,6 +46,9 @@ class Tokenizer {
 std::unique_ptr<Tokenizer> load_gguf_tokenizer(const GgufFile& file);
 // llama2.c tokenizer.bin; vocab_size comes from the checkpoint header.
 std::unique_ptr<Tokenizer> load_llama2c_tokenizer(const std::string& path, int32_t vocab_size);
+// The same from the file's bytes; `name` stands for the file in error messages.
+std::unique_ptr<Tokenizer> load_llama2c_tokenizer(std::span<const uint8_t> bytes, int32_t vocab_size,
+                                                  const std::string& name);
 // Byte-level BPE from vocab.txt (one token per line, id = line index) and merges.txt,
 // with the pre-tokenizer named as in tokenizer.ggml.pre (e.g. "llama-bpe").
 std::unique_ptr<Tokenizer> load_vocab_merges_tokenizer(const std::string& vocab_path, const std::string& merges_path,

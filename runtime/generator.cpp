@@ -38,7 +38,7 @@ GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, in
 
   auto t0 = std::chrono::steady_clock::now();
   models::SequenceChunk chunk{0, prompt, 0};
-  m.model->forward({&chunk, 1}, kv, logits);
+  m.model->forward(m.weights, {&chunk, 1}, kv, logits);
   res.prefill_seconds = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
 
@@ -59,7 +59,7 @@ GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, in
     if (i + 1 == max_tokens) break;  // the last token needs no forward pass
     const int32_t pos = static_cast<int32_t>(history.size()) - 1;
     models::SequenceChunk step{0, {&history.back(), 1}, pos};
-    m.model->forward({&step, 1}, kv, logits);
+    m.model->forward(m.weights, {&step, 1}, kv, logits);
   }
   res.decode_seconds = seconds_since(t0);
   return res;

@@ -43,7 +43,8 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
                 fmt::format("{}: the tokenizer has {} tokens but the model's vocabulary is {}: they do not belong together",
                             tokenizer_path.empty() ? model_path : tokenizer_path, m.tokenizer->vocab_size(),
                             m.file.config.vocab_size));
-  m.model = std::make_unique<models::LlamaModel>(m.file.config, models::bind_llama_weights(m.file));
+  m.weights = models::bind_llama_weights(m.file);
+  m.model = std::make_unique<models::LlamaModel>(m.file.config);
   return m;
 }
 

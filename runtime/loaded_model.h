@@ -6,6 +6,7 @@
 
 #include "models/chat_template.h"
 #include "models/llama_model.h"
+#include "models/llama_weights.h"
 #include "models/model_file.h"
 #include "models/tokenizer.h"
 
@@ -14,6 +15,7 @@ namespace chorus::runtime {
 struct LoadedModel {
   models::ModelFile file;
   std::unique_ptr<models::Tokenizer> tokenizer;
+  models::LlamaWeights weights;  // views into the file's mapping
   std::unique_ptr<models::LlamaModel> model;
   models::ChatTemplate chat;
   bool add_bos = true;  // whether a plain prompt starts with BOS

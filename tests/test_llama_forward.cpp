@@ -28,10 +28,6 @@ Reference load_reference() {
   return {j["ids"].get<std::vector<int32_t>>(), j["logits_first4"].get<std::vector<std::vector<float>>>()};
 }
 
-LlamaModel make_model(const chorus::models::ModelFile& f) {
-  return LlamaModel(f.config, chorus::models::bind_llama_weights(f));
-}
-
 void expect_close(const std::vector<float>& got, const float* want_begin, size_t n, double rel) {
   ASSERT_EQ(got.size(), n);
   for (size_t i = 0; i < n; ++i) {
@@ -45,12 +41,13 @@ class Stories260K : public ::testing::TestWithParam<const char*> {};
 TEST_P(Stories260K, LogitsOfFirstFourPositionsMatchReference) {
   Reference ref = load_reference();
   auto file = chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/" + GetParam());
-  LlamaModel model = make_model(file);
+  const auto weights = chorus::models::bind_llama_weights(file);
+  LlamaModel model(file.config);
   chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), 16);
   std::vector<float> logits;
   for (int pos = 0; pos < 4; ++pos) {
     SequenceChunk step{0, {&ref.ids[pos], 1}, pos};
-    model.forward({&step, 1}, kv, logits);
+    model.forward(weights, {&step, 1}, kv, logits);
     expect_close(logits, ref.logits_first4[pos].data(), ref.logits_first4[pos].size(), 1e-4);
   }
 }
@@ -58,11 +55,12 @@ TEST_P(Stories260K, LogitsOfFirstFourPositionsMatchReference) {
 TEST_P(Stories260K, PrefillWithAllLogitsEqualsTokenByToken) {
   Reference ref = load_reference();
   auto file = chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/" + GetParam());
-  LlamaModel model = make_model(file);
+  const auto weights = chorus::models::bind_llama_weights(file);
+  LlamaModel model(file.config);
   chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), 16);
   std::vector<float> logits;
   SequenceChunk prefill{0, {ref.ids.data(), 4}, 0, /*all_logits=*/true};
-  model.forward({&prefill, 1}, kv, logits);
+  model.forward(weights, {&prefill, 1}, kv, logits);
   const size_t V = file.config.vocab_size;
   for (int pos = 0; pos < 4; ++pos) {
     std::vector<float> row(logits.begin() + pos * V, logits.begin() + (pos + 1) * V);
@@ -73,13 +71,14 @@ TEST_P(Stories260K, PrefillWithAllLogitsEqualsTokenByToken) {
 TEST_P(Stories260K, Greedy200TokensFromBosMatchReference) {
   Reference ref = load_reference();
   auto file = chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/" + GetParam());
-  LlamaModel model = make_model(file);
+  const auto weights = chorus::models::bind_llama_weights(file);
+  LlamaModel model(file.config);
   chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), 256);
   std::vector<float> logits;
   std::vector<int32_t> ids = {1};
   for (int pos = 0; pos < 200; ++pos) {
     SequenceChunk step{0, {&ids.back(), 1}, pos};
-    model.forward({&step, 1}, kv, logits);
+    model.forward(weights, {&step, 1}, kv, logits);
     ids.push_back(chorus::runtime::argmax(logits));
   }
   EXPECT_EQ(ids, ref.ids);
@@ -89,20 +88,21 @@ INSTANTIATE_TEST_SUITE_P(BinAndGguf, Stories260K, ::testing::Values("stories260K
 
 TEST(LlamaForward, BatchOfTwoSequencesEqualsEachAlone) {
   auto file = chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/stories260K.bin");
-  LlamaModel model = make_model(file);
+  const auto weights = chorus::models::bind_llama_weights(file);
+  LlamaModel model(file.config);
   const std::vector<int32_t> a = {1, 403, 407, 261, 378}, b = {1, 70, 80};
   const size_t V = file.config.vocab_size;
   std::vector<float> alone_a, alone_b, both;
   {
     chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), 16);
     SequenceChunk c{0, a, 0};
-    model.forward({&c, 1}, kv, alone_a);
+    model.forward(weights, {&c, 1}, kv, alone_a);
     SequenceChunk d{1, b, 0};
-    model.forward({&d, 1}, kv, alone_b);
+    model.forward(weights, {&d, 1}, kv, alone_b);
   }
   chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), 16);
   SequenceChunk batch[2] = {{7, a, 0}, {3, b, 0}};
-  model.forward(batch, kv, both);
+  model.forward(weights, batch, kv, both);
   ASSERT_EQ(both.size(), 2 * V);
   for (size_t i = 0; i < V; ++i) {
     EXPECT_NEAR(both[i], alone_a[i], 1e-5);
@@ -112,12 +112,13 @@ TEST(LlamaForward, BatchOfTwoSequencesEqualsEachAlone) {
 
 TEST(LlamaForward, RejectsTokenOutsideVocabulary) {
   auto file = chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/stories260K.bin");
-  LlamaModel model = make_model(file);
+  const auto weights = chorus::models::bind_llama_weights(file);
+  LlamaModel model(file.config);
   chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), 16);
   std::vector<float> logits;
   const int32_t bad = 512;
   SequenceChunk c{0, {&bad, 1}, 0};
-  EXPECT_THROW(model.forward({&c, 1}, kv, logits), chorus::Error);
+  EXPECT_THROW(model.forward(weights, {&c, 1}, kv, logits), chorus::Error);
 }
 
 }  // namespace

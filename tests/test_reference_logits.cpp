@@ -1,5 +1,6 @@
 // chorus's forward pass against the independent numpy reference
 // (tests/reference/llama_ref.py), whose output the ref_logits_* CTest fixtures write.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "kernels/matmul.h"
 #include "models/llama_model.h"
 #include "models/model_file.h"
 #include "runtime/contiguous_kv_cache.h"
@@ -14,9 +16,16 @@
 
 namespace {
 
+using chorus::kernels::ActivationPrecision;
+using chorus::kernels::set_activation_precision;
+
 // Prefills the reference's tokens as one chunk and compares every position the
 // reference wrote. Tolerance is relative to the largest reference logit of the row.
-void compare_with_reference(const std::string& model_path, const std::string& ref_name, double tol) {
+// With int8 activations the logits move by quantization noise; then the
+// greedy choice at every position must still agree with the reference.
+void compare_with_reference(const std::string& model_path, const std::string& ref_name, double tol,
+                            ActivationPrecision precision = ActivationPrecision::kF32) {
+  set_activation_precision(precision);
   const std::string ref_path = chorus::test::binary_dir() + "/ref/" + ref_name + ".json";
   if (!std::filesystem::exists(ref_path)) GTEST_SKIP() << ref_path << " missing: run the ref_logits_" << ref_name << " fixture";
   std::ifstream in(ref_path);
@@ -25,11 +34,12 @@ void compare_with_reference(const std::string& model_path, const std::string& re
   const auto positions = ref["positions"].get<std::vector<int32_t>>();
 
   auto file = chorus::models::open_model_file(model_path);
-  chorus::models::LlamaModel model(file.config, chorus::models::bind_llama_weights(file));
+  const auto weights = chorus::models::bind_llama_weights(file);
+  chorus::models::LlamaModel model(file.config);
   chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), static_cast<int32_t>(tokens.size()));
   std::vector<float> logits;
   chorus::models::SequenceChunk chunk{0, tokens, 0, /*all_logits=*/true};
-  model.forward({&chunk, 1}, kv, logits);
+  model.forward(weights, {&chunk, 1}, kv, logits);
 
   const size_t V = file.config.vocab_size;
   ASSERT_EQ(logits.size(), tokens.size() * V);
@@ -40,7 +50,11 @@ void compare_with_reference(const std::string& model_path, const std::string& re
     for (double w : want) scale = std::max(scale, std::fabs(w));
     for (size_t i = 0; i < V; ++i) worst = std::max(worst, std::fabs(logits[positions[r] * V + i] - want[i]));
     EXPECT_LE(worst / scale, tol) << "position " << positions[r] << ": max |diff| " << worst << " (scale " << scale << ")";
+    const auto row = logits.begin() + positions[r] * V;
+    EXPECT_EQ(std::max_element(row, row + V) - row, std::max_element(want.begin(), want.end()) - want.begin())
+        << "greedy token differs at position " << positions[r];
   }
+  set_activation_precision(ActivationPrecision::kInt8);
 }
 
 TEST(ReferenceLogits, Aidreams260K) {
@@ -54,6 +68,11 @@ TEST(ReferenceLogits, Stories260KGguf) {
 TEST(ReferenceLogits, SmolLM2Q4_1) {
   if (!std::filesystem::exists(chorus::test::smollm2_path())) GTEST_SKIP() << "SmolLM2 not fetched (run scripts/setup.sh)";
   compare_with_reference(chorus::test::smollm2_path(), "smollm2", 1e-3);
+}
+
+TEST(ReferenceLogits, SmolLM2Q4_1Int8Activations) {
+  if (!std::filesystem::exists(chorus::test::smollm2_path())) GTEST_SKIP() << "SmolLM2 not fetched (run scripts/setup.sh)";
+  compare_with_reference(chorus::test::smollm2_path(), "smollm2", 5e-2, ActivationPrecision::kInt8);
 }
 
 }  // namespace

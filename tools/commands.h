@@ -8,5 +8,6 @@ namespace chorus::cli {
 
 void register_generate(CLI::App& app, int& exit_code);
 void register_inspect(CLI::App& app, int& exit_code);
+void register_tokenize(CLI::App& app, int& exit_code);
 
 }  // namespace chorus::cli

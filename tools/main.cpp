@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   chorus::cli::register_generate(app, exit_code);
   chorus::cli::register_inspect(app, exit_code);
+  chorus::cli::register_tokenize(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,56 @@
+#include "models/vocab_tokenizer.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "chorus/error.h"
+
+namespace chorus::models {
+
+VocabTokenizer::VocabTokenizer(Vocabulary vocab, bool add_bos)
+    : vocab_(std::move(vocab)), add_bos_(add_bos), special_tokens_(vocab_) {
+  std::sort(vocab_.end_of_generation.begin(), vocab_.end_of_generation.end());
+}
+
+std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
+  std::vector<int32_t> ids;
+  if (add_bos && adds_bos()) ids.push_back(vocab_.bos);
+  bool follows_special = true;
+  for (const TextFragment& fragment : special_tokens_.partition(text, parse_special)) {
+    if (fragment.token >= 0) {
+      ids.push_back(fragment.token);
+      follows_special = true;
+    } else {
+      encode_plain_text(fragment.text, follows_special, ids);
+      follows_special = false;
+    }
+  }
+  return ids;
+}
+
+std::string VocabTokenizer::decode(std::span<const int32_t> ids) const {
+  std::string text;
+  bool first_piece = true;
+  for (int32_t id : ids) {
+    check_id(id);
+    if (id == vocab_.bos || id == vocab_.eos) continue;
+    std::string piece = token_to_piece(id);
+    if (first_piece && adds_space_prefix() && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
+    first_piece = false;
+    text += piece;
+  }
+  return text;
+}
+
+bool VocabTokenizer::is_end_of_generation(int32_t id) const {
+  return std::binary_search(vocab_.end_of_generation.begin(), vocab_.end_of_generation.end(), id);
+}
+
+void VocabTokenizer::check_id(int32_t id) const {
+  if (!vocab_.contains_id(id))
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("token id {} is outside the vocabulary of {} tokens", id, vocab_.size()));
+}
+
+}  // namespace chorus::models
