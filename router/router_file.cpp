@@ -1,0 +1,250 @@
+#include "router/router_file.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "chorus/error.h"
+
+namespace chorus::router {
+
+namespace {
+
+constexpr char kMagic[8] = {'C', 'H', 'R', 'R', 'O', 'U', 'T', 'E'};
+
+inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+void put_u32(std::vector<uint8_t>& b, size_t off, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[off + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+void put_u64(std::vector<uint8_t>& b, size_t off, uint64_t v) {
+  for (int i = 0; i < 8; ++i) b[off + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+uint32_t get_u32(const uint8_t* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
+  return v;
+}
+uint64_t get_u64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
+struct PayloadWriter {
+  std::vector<uint8_t> bytes;
+  nlohmann::json tensors = nlohmann::json::object();
+  void add(const std::string& name, const std::vector<float>& v) {
+    const size_t off = bytes.size();
+    bytes.resize(off + v.size() * 4);
+    for (size_t i = 0; i < v.size(); ++i) {
+      uint32_t u;
+      std::memcpy(&u, &v[i], 4);
+      for (int k = 0; k < 4; ++k) bytes[off + i * 4 + k] = static_cast<uint8_t>(u >> (8 * k));
+    }
+    tensors[name] = {{"offset", off}, {"count", v.size()}};
+  }
+};
+
+struct PayloadReader {
+  const uint8_t* data;
+  size_t size;
+  const nlohmann::json& tensors;
+  const std::string& name;
+  size_t payload_offset;
+  std::vector<float> get(const std::string& t, size_t expect) const {
+    if (!tensors.contains(t))
+      throw Error(ErrorCode::kFormat, fmt::format("router file {}: tensor '{}' missing from metadata", name, t));
+    uint64_t off = 0, count = 0;
+    try {
+      off = tensors.at(t).at("offset").get<uint64_t>();
+      count = tensors.at(t).at("count").get<uint64_t>();
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorCode::kFormat, fmt::format("router file {}: tensor '{}': {}", name, t, e.what()));
+    }
+    if (count != expect)
+      throw Error(ErrorCode::kFormat,
+                  fmt::format("router file {}: tensor '{}' has {} floats, the model needs {}", name, t, count, expect));
+    if (off % 4 != 0 || off > size || count > (size - off) / 4)
+      throw Error(ErrorCode::kFormat,
+                  fmt::format("router file {}: tensor '{}' [{} + {}x4 bytes] lies outside the payload ({} bytes, "
+                              "at file offset {})",
+                              name, t, off, count, size, payload_offset));
+    std::vector<float> v(count);
+    const uint8_t* p = data + off;
+    for (size_t i = 0; i < count; ++i) {
+      uint32_t u = get_u32(p + 4 * i);
+      std::memcpy(&v[i], &u, 4);
+      if (!std::isfinite(v[i]))
+        throw Error(ErrorCode::kFormat, fmt::format("router file {}: tensor '{}' element {} is not finite (file "
+                                                    "offset {})",
+                                                    name, t, i, payload_offset + off + 4 * i));
+    }
+    return v;
+  }
+};
+
+}  // namespace
+
+uint64_t router_checksum(const uint8_t* data, size_t n) {
+  constexpr uint64_t P1 = 0x9E3779B185EBCA87ULL, P2 = 0xC2B2AE3D27D4EB4FULL;
+  uint64_t lane[4] = {P1 + P2, P2, 0, 0 - P1};
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int k = 0; k < 4; ++k) lane[k] = rotl(lane[k] + get_u64(data + i + 8 * k) * P2, 31) * P1;
+  uint64_t h = rotl(lane[0], 1) + rotl(lane[1], 7) + rotl(lane[2], 12) + rotl(lane[3], 18) + n;
+  for (; i < n; ++i) h = rotl(h ^ (data[i] * P1), 11) * P2;
+  h ^= h >> 33;
+  h *= P2;
+  h ^= h >> 29;
+  return h;
+}
+
+std::vector<uint8_t> serialize_router(const RouterModel& m) {
+  m.validate();
+  PayloadWriter pw;
+  pw.add("idf", m.features.idf());
+  nlohmann::json model;
+  model["kind"] = model_kind_name(m.kind);
+  if (m.kind == ModelKind::kWideMLP) {
+    model["in_dim"] = m.mlp.in_dim;
+    model["hidden"] = m.mlp.hidden;
+    model["out_dim"] = m.mlp.out_dim;
+    pw.add("w1", m.mlp.w1);
+    pw.add("b1", m.mlp.b1);
+    pw.add("w2", m.mlp.w2);
+    pw.add("b2", m.mlp.b2);
+  } else {
+    model["in_dim"] = m.linear.in_dim;
+    model["out_dim"] = m.linear.out_dim;
+    pw.add("w", m.linear.w);
+    pw.add("b", m.linear.b);
+  }
+  nlohmann::json meta = {{"format", "chorus-router"},
+                         {"version", kRouterFileVersion},
+                         {"features", m.features.config().to_json()},
+                         {"model", model},
+                         {"labels", m.labels},
+                         {"categories", m.categories},
+                         {"label_category", m.label_category},
+                         {"guard", m.guard.to_json()},
+                         {"tensors", pw.tensors},
+                         {"info", m.info}};
+  const std::string ms = meta.dump();
+  std::vector<uint8_t> out(kRouterHeaderSize + ms.size() + pw.bytes.size(), 0);
+  std::memcpy(out.data(), kMagic, 8);
+  put_u32(out, 8, kRouterFileVersion);
+  put_u32(out, 12, static_cast<uint32_t>(kRouterHeaderSize));
+  put_u64(out, 16, ms.size());
+  put_u64(out, 24, pw.bytes.size());
+  std::memcpy(out.data() + kRouterHeaderSize, ms.data(), ms.size());
+  if (!pw.bytes.empty()) std::memcpy(out.data() + kRouterHeaderSize + ms.size(), pw.bytes.data(), pw.bytes.size());
+  put_u64(out, 32, router_checksum(out.data() + kRouterHeaderSize, out.size() - kRouterHeaderSize));
+  return out;
+}
+
+RouterModel parse_router(const uint8_t* data, size_t n, const std::string& name, bool verify_checksum) {
+  auto fail = [&](const std::string& what) { return Error(ErrorCode::kFormat, fmt::format("router file {}: {}", name, what)); };
+  if (n < kRouterHeaderSize) throw fail(fmt::format("{} bytes is shorter than the {}-byte header", n, kRouterHeaderSize));
+  if (std::memcmp(data, kMagic, 8) != 0) throw fail("bad magic at offset 0 (not a chorus router file)");
+  const uint32_t version = get_u32(data + 8);
+  if (version != kRouterFileVersion)
+    throw Error(ErrorCode::kUnsupported, fmt::format("router file {}: format version {} at offset 8, this chorus reads "
+                                                     "version {}",
+                                                     name, version, kRouterFileVersion));
+  if (get_u32(data + 12) != kRouterHeaderSize) throw fail(fmt::format("header size {} at offset 12, expected {}", get_u32(data + 12), kRouterHeaderSize));
+  const uint64_t meta_len = get_u64(data + 16), payload_len = get_u64(data + 24);
+  const uint64_t body = n - kRouterHeaderSize;
+  if (meta_len > body || payload_len != body - meta_len)
+    throw fail(fmt::format("metadata ({} bytes, offset 16) + payload ({} bytes, offset 24) do not add up to the {} "
+                           "bytes after the header (truncated or padded file)",
+                           meta_len, payload_len, body));
+  if (verify_checksum) {
+    const uint64_t want = get_u64(data + 32);
+    const uint64_t got = router_checksum(data + kRouterHeaderSize, body);
+    if (want != got) throw fail(fmt::format("checksum mismatch (stored {:016x} at offset 32, computed {:016x}): the file is corrupt", want, got));
+  }
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(data + kRouterHeaderSize, data + kRouterHeaderSize + meta_len);
+  } catch (const nlohmann::json::exception& e) {
+    throw fail(fmt::format("metadata JSON at offset {}: {}", kRouterHeaderSize, e.what()));
+  }
+  RouterModel m;
+  try {
+    if (!meta.is_object() || meta.value("format", std::string()) != "chorus-router")
+      throw fail("metadata is not a chorus-router object");
+    if (meta.at("version").get<uint32_t>() != version) throw fail("metadata version disagrees with the header");
+    const FeatureConfig fc = FeatureConfig::from_json(meta.at("features"));
+    if (fc.dim > payload_len / 4) throw fail(fmt::format("features dim {} cannot fit in the payload", fc.dim));
+    m.features = Featurizer(fc);
+    const auto& model = meta.at("model");
+    m.kind = parse_model_kind(model.at("kind").get<std::string>());
+    m.labels = meta.at("labels").get<std::vector<std::string>>();
+    m.categories = meta.at("categories").get<std::vector<std::string>>();
+    m.label_category = meta.at("label_category").get<std::vector<int>>();
+    m.guard = GuardConfig::from_json(meta.at("guard"));
+    if (meta.contains("info")) m.info = meta.at("info");
+    const auto& tensors = meta.at("tensors");
+    if (!tensors.is_object()) throw fail("'tensors' is not an object");
+    PayloadReader pr{data + kRouterHeaderSize + meta_len, static_cast<size_t>(payload_len), tensors, name,
+                     kRouterHeaderSize + static_cast<size_t>(meta_len)};
+    const uint32_t dim = m.features.config().dim;
+    const uint64_t in_dim = model.at("in_dim").get<uint32_t>();
+    const uint64_t out_dim = model.at("out_dim").get<uint32_t>();
+    if (in_dim != dim) throw fail(fmt::format("model in_dim {} differs from features dim {}", in_dim, dim));
+    if (out_dim != m.labels.size() || out_dim == 0 || out_dim > 1000000)
+      throw fail(fmt::format("model out_dim {} differs from {} labels", out_dim, m.labels.size()));
+    m.features.set_idf(pr.get("idf", dim));
+    if (m.kind == ModelKind::kWideMLP) {
+      const uint64_t hidden = model.at("hidden").get<uint32_t>();
+      if (hidden == 0 || hidden > 65536) throw fail(fmt::format("hidden size {} out of range", hidden));
+      if (in_dim * hidden > payload_len / 4) throw fail("w1 cannot fit in the payload");
+      m.mlp.in_dim = dim, m.mlp.hidden = static_cast<uint32_t>(hidden), m.mlp.out_dim = static_cast<uint32_t>(out_dim);
+      m.mlp.w1 = pr.get("w1", in_dim * hidden);
+      m.mlp.b1 = pr.get("b1", hidden);
+      m.mlp.w2 = pr.get("w2", hidden * out_dim);
+      m.mlp.b2 = pr.get("b2", out_dim);
+    } else {
+      if (in_dim * out_dim > payload_len / 4) throw fail("w cannot fit in the payload");
+      m.linear.in_dim = dim, m.linear.out_dim = static_cast<uint32_t>(out_dim);
+      m.linear.w = pr.get("w", in_dim * out_dim);
+      m.linear.b = pr.get("b", out_dim);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw fail(fmt::format("metadata field: {}", e.what()));
+  }
+  m.validate();
+  return m;
+}
+
+void save_router(const RouterModel& m, const std::string& path) {
+  const auto bytes = serialize_router(m);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw Error(ErrorCode::kIo, fmt::format("cannot open {} for writing", tmp));
+    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!f) throw Error(ErrorCode::kIo, fmt::format("cannot write {}", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(ErrorCode::kIo, fmt::format("cannot rename {} to {}", tmp, path));
+}
+
+RouterModel load_router(const std::string& path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) throw Error(ErrorCode::kIo, fmt::format("cannot open router file {}", path));
+  const auto size = f.tellg();
+  if (size < 0) throw Error(ErrorCode::kIo, fmt::format("cannot size router file {}", path));
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(bytes.data()), size);
+  if (!f) throw Error(ErrorCode::kIo, fmt::format("cannot read router file {}", path));
+  return parse_router(bytes.data(), bytes.size(), path, true);
+}
+
+}  // namespace chorus::router

@@ -1,0 +1,41 @@
+// The router file: a fixed 48-byte header, a JSON metadata block and a payload
+// of little-endian float32 arrays, with a 64-bit checksum over metadata and
+// payload. Every size, offset and shape is checked before use; a corrupt,
+// truncated or mismatched file is a chorus::Error (kFormat / kUnsupported / kIo)
+// that names the file, the field and the offset.
+//
+//   offset  size  field
+//   0       8     magic "CHRROUTE"
+//   8       4     u32 format version (kRouterFileVersion)
+//   12      4     u32 header size (48)
+//   16      8     u64 metadata length in bytes (JSON, UTF-8)
+//   24      8     u64 payload length in bytes
+//   32      8     u64 checksum (router_checksum) of metadata + payload
+//   40      8     u64 reserved, zero
+//   48      ...   metadata, then payload
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "router/router_model.h"
+
+namespace chorus::router {
+
+inline constexpr uint32_t kRouterFileVersion = 1;
+inline constexpr size_t kRouterHeaderSize = 48;
+
+// Fast 64-bit checksum (4 multiply-rotate lanes over 8-byte words, then tail bytes).
+uint64_t router_checksum(const uint8_t* data, size_t n);
+
+std::vector<uint8_t> serialize_router(const RouterModel& m);
+// `name` is used in error messages. verify_checksum=false lets a fuzzer reach
+// the parser behind the checksum.
+RouterModel parse_router(const uint8_t* data, size_t n, const std::string& name, bool verify_checksum = true);
+
+void save_router(const RouterModel& m, const std::string& path);
+RouterModel load_router(const std::string& path);
+
+}  // namespace chorus::router

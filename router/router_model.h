@@ -1,0 +1,54 @@
+// Everything a trained router holds: the featurizer (with its IDF), one
+// classifier (WideMLP or linear), the classifier's labels and their
+// categories (several fine labels, e.g. CLINC intents, may share a category,
+// e.g. a domain; a label mapped to -1 is the explicit out-of-domain class),
+// and the calibrated guard.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "router/guard.h"
+#include "router/linear_classifier.h"
+#include "router/text_features.h"
+#include "router/wide_mlp.h"
+
+namespace chorus::router {
+
+enum class ModelKind { kWideMLP, kLinear };
+const char* model_kind_name(ModelKind k);
+ModelKind parse_model_kind(const std::string& name);  // throws chorus::Error
+
+struct Prediction {
+  int category = -1;       // best in-domain category (argmax of summed probabilities)
+  bool ood_class = false;  // the explicit out-of-domain class has the largest probability
+  float probability = 0;   // probability of `category`
+  float ood_probability = 0;
+  float score = 0;         // the guard's score
+  bool out_of_domain = false;
+};
+
+struct RouterModel {
+  Featurizer features;
+  ModelKind kind = ModelKind::kWideMLP;
+  WideMLP mlp;
+  LinearClassifier linear;
+  std::vector<std::string> labels;
+  std::vector<std::string> categories;
+  std::vector<int> label_category;  // per label: index into categories, or -1 = out of domain
+  GuardConfig guard;
+  nlohmann::json info = nlohmann::json::object();  // training metadata, validation figures
+
+  size_t n_labels() const { return labels.size(); }
+  void logits(const SparseVec& x, float* out) const;
+  // Scores with the given guard score; out_of_domain uses guard.threshold.
+  Prediction predict(std::string_view text) const;
+  Prediction predict_features(const SparseVec& x, GuardScore score) const;
+  // Throws chorus::Error(kFormat) when sizes or indices disagree.
+  void validate() const;
+};
+
+}  // namespace chorus::router
