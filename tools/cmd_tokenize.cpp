@@ -1,7 +1,6 @@
 // chorus tokenize: text -> token ids with a model's tokenizer.
 #include <array>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <fstream>
@@ -66,16 +65,17 @@ std::unique_ptr<models::Tokenizer> open_tokenizer(const TokenizeOptions& o) {
   return models::load_gguf_tokenizer(file);
 }
 
-std::string ids_line(const std::vector<int32_t>& ids, std::string_view before_each) {
+// llama.cpp's *.out layout: a space before every id.
+std::string out_file_line(const std::vector<int32_t>& ids) {
   std::string line;
-  for (int32_t id : ids) line += fmt::format("{}{}", before_each, id);
+  for (int32_t id : ids) line += fmt::format(" {}", id);
   return line;
 }
 
 int run_tokenize(const TokenizeOptions& o) {
   const auto tokenizer = open_tokenizer(o);
   if (o.cases.empty()) {
-    fmt::print("{}\n", ids_line(tokenizer->encode(o.text, !o.no_bos), " ").substr(1));
+    fmt::print("{}\n", fmt::join(tokenizer->encode(o.text, !o.no_bos), " "));
     return 0;
   }
   // As llama.cpp's test-tokenizer-0: no BOS, special tokens not parsed, " id" per token.
@@ -83,7 +83,7 @@ int run_tokenize(const TokenizeOptions& o) {
   for (size_t pos = 0; pos < all.size();) {
     const size_t end = std::min(all.find(kCaseSeparator, pos), all.size());
     const std::string_view input = std::string_view(all).substr(pos, end - pos);
-    fmt::print("{}\n", ids_line(tokenizer->encode(input, false, false), " "));
+    fmt::print("{}\n", out_file_line(tokenizer->encode(input, false, false)));
     pos = end + kCaseSeparator.size();
   }
   return 0;
