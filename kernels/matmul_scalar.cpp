@@ -27,8 +27,9 @@ void rows_dequantized(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   }
 }
 
-// Integer quants of one 32-block in element order, and how the block maps
-// them back to values: w = scale * (q + offset) + min.
+// Integer quants of one 32-element sub-block in element order, and how they
+// map back to values: w = scale * (q + offset) + min. Where a type has integer
+// sub-scales (k-quants), they are folded into q so the dot stays integer.
 struct UnpackedBlock {
   int q[32];
   int offset;
@@ -36,51 +37,85 @@ struct UnpackedBlock {
   float min;
 };
 
-void unpack(const BlockQ8_0& b, UnpackedBlock& u) {
-  for (int j = 0; j < 32; ++j) u.q[j] = b.qs[j];
-  u.offset = 0, u.scale = fp16_to_fp32(b.d), u.min = 0.0f;
+// Sub-block b of a row. 32-element block types: block b.
+void unpack(const BlockQ8_0* row, int64_t b, UnpackedBlock& u) {
+  for (int j = 0; j < 32; ++j) u.q[j] = row[b].qs[j];
+  u.offset = 0, u.scale = fp16_to_fp32(row[b].d), u.min = 0.0f;
 }
-void unpack(const BlockQ4_0& b, UnpackedBlock& u) {
-  for (int j = 0; j < 16; ++j) u.q[j] = b.qs[j] & 0x0F, u.q[j + 16] = b.qs[j] >> 4;
-  u.offset = -8, u.scale = fp16_to_fp32(b.d), u.min = 0.0f;
+void unpack(const BlockQ4_0* row, int64_t b, UnpackedBlock& u) {
+  for (int j = 0; j < 16; ++j) u.q[j] = row[b].qs[j] & 0x0F, u.q[j + 16] = row[b].qs[j] >> 4;
+  u.offset = -8, u.scale = fp16_to_fp32(row[b].d), u.min = 0.0f;
 }
-void unpack(const BlockQ4_1& b, UnpackedBlock& u) {
-  for (int j = 0; j < 16; ++j) u.q[j] = b.qs[j] & 0x0F, u.q[j + 16] = b.qs[j] >> 4;
-  u.offset = 0, u.scale = fp16_to_fp32(b.d), u.min = fp16_to_fp32(b.m);
+void unpack(const BlockQ4_1* row, int64_t b, UnpackedBlock& u) {
+  for (int j = 0; j < 16; ++j) u.q[j] = row[b].qs[j] & 0x0F, u.q[j + 16] = row[b].qs[j] >> 4;
+  u.offset = 0, u.scale = fp16_to_fp32(row[b].d), u.min = fp16_to_fp32(row[b].m);
 }
 template <typename Block>
-void unpack_q5(const Block& b, UnpackedBlock& u) {
+void unpack_q5(const Block& blk, UnpackedBlock& u) {
   uint32_t qh;
-  std::memcpy(&qh, b.qh, 4);
+  std::memcpy(&qh, blk.qh, 4);
   for (int j = 0; j < 16; ++j) {
-    u.q[j] = (b.qs[j] & 0x0F) | (((qh >> j) & 1) << 4);
-    u.q[j + 16] = (b.qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+    u.q[j] = (blk.qs[j] & 0x0F) | (((qh >> j) & 1) << 4);
+    u.q[j + 16] = (blk.qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
   }
-  u.scale = fp16_to_fp32(b.d);
+  u.scale = fp16_to_fp32(blk.d);
 }
-void unpack(const BlockQ5_0& b, UnpackedBlock& u) {
-  unpack_q5(b, u);
+void unpack(const BlockQ5_0* row, int64_t b, UnpackedBlock& u) {
+  unpack_q5(row[b], u);
   u.offset = -16, u.min = 0.0f;
 }
-void unpack(const BlockQ5_1& b, UnpackedBlock& u) {
-  unpack_q5(b, u);
-  u.offset = 0, u.min = fp16_to_fp32(b.m);
+void unpack(const BlockQ5_1* row, int64_t b, UnpackedBlock& u) {
+  unpack_q5(row[b], u);
+  u.offset = 0, u.min = fp16_to_fp32(row[b].m);
+}
+// k-quants: sub-block s = b % 8 of super-block b / 8 (layouts as in dequantize.cpp).
+void unpack(const BlockQ4_K* row, int64_t b, UnpackedBlock& u) {
+  const BlockQ4_K& blk = row[b / 8];
+  const int s = static_cast<int>(b % 8);
+  uint8_t sc, m;
+  k_quant_scale_min(s, blk.scales, &sc, &m);
+  const uint8_t* q = blk.qs + 32 * (s / 2);
+  for (int l = 0; l < 32; ++l) u.q[l] = sc * (s % 2 == 0 ? q[l] & 0x0F : q[l] >> 4);
+  u.offset = 0, u.scale = fp16_to_fp32(blk.d), u.min = -fp16_to_fp32(blk.dmin) * m;
+}
+void unpack(const BlockQ5_K* row, int64_t b, UnpackedBlock& u) {
+  const BlockQ5_K& blk = row[b / 8];
+  const int s = static_cast<int>(b % 8);
+  uint8_t sc, m;
+  k_quant_scale_min(s, blk.scales, &sc, &m);
+  const uint8_t* q = blk.qs + 32 * (s / 2);
+  for (int l = 0; l < 32; ++l)
+    u.q[l] = sc * ((s % 2 == 0 ? q[l] & 0x0F : q[l] >> 4) | (((blk.qh[l] >> s) & 1) << 4));
+  u.offset = 0, u.scale = fp16_to_fp32(blk.d), u.min = -fp16_to_fp32(blk.dmin) * m;
+}
+void unpack(const BlockQ6_K* row, int64_t b, UnpackedBlock& u) {
+  const BlockQ6_K& blk = row[b / 8];
+  const int half = static_cast<int>(b % 8) / 4, k = static_cast<int>(b % 4);
+  const uint8_t* ql = blk.ql + 64 * half + 32 * (k % 2);
+  const uint8_t* qh = blk.qh + 32 * half;
+  for (int l = 0; l < 32; ++l) {
+    const int low4 = k < 2 ? ql[l] & 0x0F : ql[l] >> 4;
+    const int q = low4 | (((qh[l] >> (2 * k)) & 3) << 4);
+    u.q[l] = blk.scales[2 * (b % 8) + l / 16] * (q - 32);
+  }
+  u.offset = 0, u.scale = fp16_to_fp32(blk.d), u.min = 0.0f;
 }
 
-// Per block: an exact integer dot product, scaled once:
+// Per 32-element sub-block: an exact integer dot product, scaled once:
 //   sum_j w_j x_j ≈ scale*d_x * (sum_j q_j qx_j + offset * sum_j qx_j) + min * d_x*sum_j qx_j
 template <typename Block>
 void rows_q8_activations(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
-  const int64_t nb = a.w.cols / 32;
-  const auto* blocks = static_cast<const Block*>(a.w.data);
+  const int64_t n_sub = a.w.cols / 32;
+  const size_t rb = row_bytes(a.w.type, a.w.cols);
+  const auto* base = static_cast<const uint8_t*>(a.w.data);
   UnpackedBlock u;
   for (int64_t o = row_begin; o < row_end; ++o) {
-    const Block* wr = blocks + o * nb;
+    const auto* wr = reinterpret_cast<const Block*>(base + o * rb);
     for (int64_t t = 0; t < a.n_tokens; ++t) {
-      const ActivationBlockQ8* xr = a.xq + t * nb;
+      const ActivationBlockQ8* xr = a.xq + t * n_sub;
       float s = 0.0f;
-      for (int64_t b = 0; b < nb; ++b) {
-        unpack(wr[b], u);
+      for (int64_t b = 0; b < n_sub; ++b) {
+        unpack(wr, b, u);
         int dot = 0;
         for (int j = 0; j < 32; ++j) dot += u.q[j] * xr[b].qs[j];
         s += (u.scale * xr[b].d) * static_cast<float>(dot + u.offset * xr[b].sum) +
@@ -97,6 +132,7 @@ bool uses_q8_activations(GgmlType type) {
   switch (type) {
     case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q4_1:
     case GgmlType::Q5_0: case GgmlType::Q5_1:
+    case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K:
       return true;
     default:
       return false;
@@ -110,6 +146,9 @@ MatmulRowsFn matmul_rows_scalar(GgmlType type) {
     case GgmlType::Q4_1: return rows_q8_activations<BlockQ4_1>;
     case GgmlType::Q5_0: return rows_q8_activations<BlockQ5_0>;
     case GgmlType::Q5_1: return rows_q8_activations<BlockQ5_1>;
+    case GgmlType::Q4_K: return rows_q8_activations<BlockQ4_K>;
+    case GgmlType::Q5_K: return rows_q8_activations<BlockQ5_K>;
+    case GgmlType::Q6_K: return rows_q8_activations<BlockQ6_K>;
     default: return can_dequantize(type) ? rows_dequantized : nullptr;
   }
 }

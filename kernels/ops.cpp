@@ -1,54 +1,37 @@
+// The transformer ops, dispatched to the path in use. The AVX-512 path uses
+// the AVX2 ops: they are memory- or latency-bound at transformer sizes.
 #include "kernels/ops.h"
 
-#include <cmath>
+#include "kernels/cpu_features.h"
+#include "kernels/ops_paths.h"
 
 namespace chorus::kernels {
 
+namespace {
+bool vector_path() { return kernel_path() != KernelPath::kScalar; }
+}  // namespace
+
 float dot_f32(const float* a, const float* b, int64_t n) {
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
+  return vector_path() ? avx2::dot_f32(a, b, n) : scalar::dot_f32(a, b, n);
 }
 
 void axpy_f32(float a, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+  vector_path() ? avx2::axpy_f32(a, x, y, n) : scalar::axpy_f32(a, x, y, n);
 }
 
 void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
-  float ss = 0.0f;
-  for (int64_t i = 0; i < n; ++i) ss += x[i] * x[i];
-  const float scale = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+  vector_path() ? avx2::rmsnorm(x, w, y, n, eps) : scalar::rmsnorm(x, w, y, n, eps);
 }
 
 void rope(float* v, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t pos, float base) {
-  for (int64_t i = 0; i < rope_dim; i += 2) {
-    const float freq = std::pow(base, -static_cast<float>(i) / static_cast<float>(rope_dim));
-    const float angle = static_cast<float>(pos) * freq;
-    const float c = std::cos(angle), s = std::sin(angle);
-    for (int64_t h = 0; h < n_heads; ++h) {
-      float* p = v + h * head_dim + i;
-      const float x0 = p[0], x1 = p[1];
-      p[0] = x0 * c - x1 * s;
-      p[1] = x0 * s + x1 * c;
-    }
-  }
+  vector_path() ? avx2::rope(v, n_heads, head_dim, rope_dim, pos, base)
+                : scalar::rope(v, n_heads, head_dim, rope_dim, pos, base);
 }
 
-void softmax(float* x, int64_t n) {
-  float mx = x[0];
-  for (int64_t i = 1; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - mx);
-    sum += x[i];
-  }
-  const float inv = 1.0f / sum;
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
-}
+void softmax(float* x, int64_t n) { vector_path() ? avx2::softmax(x, n) : scalar::softmax(x, n); }
 
 void silu_mul(float* gate, const float* up, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  vector_path() ? avx2::silu_mul(gate, up, n) : scalar::silu_mul(gate, up, n);
 }
 
 }  // namespace chorus::kernels

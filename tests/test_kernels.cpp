@@ -406,7 +406,8 @@ TEST(Matmul, SimdPathsMatchScalarReference) {
 TEST(Matmul, Q8ActivationReferenceMatchesFloatMath) {
   const int64_t rows = 9, cols = 256, n_tokens = 3;
   ScopedPath scalar(KernelPath::kScalar);
-  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1}) {
+  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                        GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
     SCOPED_TRACE(type_name(type));
     const std::vector<uint8_t> data = random_weights(type, rows, cols, 99);
     const WeightMatrix w{type, rows, cols, data.data()};
@@ -440,6 +441,75 @@ TEST(Matmul, SupportsEveryDequantizableType) {
                      GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K})
     EXPECT_TRUE(matmul_supports(t)) << type_name(t);
   EXPECT_FALSE(matmul_supports(GgmlType::IQ2_XXS));
+}
+
+}  // namespace
+}  // namespace chorus::kernels
+
+// ---- ops: every SIMD path against the scalar reference ----------------------------
+
+namespace chorus::kernels {
+namespace {
+
+// Runs `op` on a copy of `input` under the scalar path and under each SIMD
+// path, and compares the outputs element-wise within rel·|ref| + abs.
+template <class Op>
+void check_op(const std::vector<float>& input, Op op, float rel, float abs) {
+  std::vector<float> ref = input;
+  {
+    ScopedPath scalar(KernelPath::kScalar);
+    op(ref);
+  }
+  for_each_simd_path([&](KernelPath) {
+    std::vector<float> got = input;
+    op(got);
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], ref[i], rel * std::fabs(ref[i]) + abs) << i;
+  });
+}
+
+const int64_t kOpLengths[] = {1, 7, 8, 9, 16, 31, 172, 2048};
+
+TEST(Ops, DotAndAxpy) {
+  for (int64_t n : kOpLengths) {
+    SCOPED_TRACE(n);
+    const std::vector<float> a = random_floats(n, 1), b = random_floats(n, 2);
+    float ref_dot, mag = 0.0f;
+    for (int64_t i = 0; i < n; ++i) mag += std::fabs(a[i] * b[i]);
+    {
+      ScopedPath scalar(KernelPath::kScalar);
+      ref_dot = dot_f32(a.data(), b.data(), n);
+    }
+    for_each_simd_path([&](KernelPath) { EXPECT_NEAR(dot_f32(a.data(), b.data(), n), ref_dot, 1e-6f * mag); });
+    check_op(b, [&](std::vector<float>& y) { axpy_f32(0.37f, a.data(), y.data(), n); }, 1e-6f, 1e-6f);
+  }
+}
+
+TEST(Ops, RmsnormSoftmaxSilu) {
+  for (int64_t n : kOpLengths) {
+    SCOPED_TRACE(n);
+    const std::vector<float> x = random_floats(n, 3, 3.0f), w = random_floats(n, 4);
+    check_op(x, [&](std::vector<float>& v) { rmsnorm(x.data(), w.data(), v.data(), n, 1e-5f); }, 1e-5f, 1e-6f);
+    check_op(x, [&](std::vector<float>& v) { softmax(v.data(), n); }, 1e-5f, 1e-7f);
+    check_op(x, [&](std::vector<float>& v) { silu_mul(v.data(), w.data(), n); }, 1e-5f, 1e-6f);
+  }
+  // Extremes: large logits (exp underflows to 0), large |gate| (exp overflows).
+  std::vector<float> big(37);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = (static_cast<float>(i) - 18.0f) * 12.0f;
+  const std::vector<float> ones(big.size(), 1.0f);
+  check_op(big, [&](std::vector<float>& v) { softmax(v.data(), static_cast<int64_t>(v.size())); }, 1e-5f, 1e-30f);
+  check_op(big, [&](std::vector<float>& v) { silu_mul(v.data(), ones.data(), static_cast<int64_t>(v.size())); },
+           1e-5f, 1e-30f);
+}
+
+TEST(Ops, Rope) {
+  struct Shape { int64_t heads, head_dim, rope_dim; };
+  for (Shape s : {Shape{1, 8, 8}, Shape{3, 64, 64}, Shape{2, 18, 18}, Shape{4, 32, 16}, Shape{2, 12, 6}}) {
+    SCOPED_TRACE(::testing::Message() << s.heads << "x" << s.head_dim << " rope " << s.rope_dim);
+    const std::vector<float> v = random_floats(s.heads * s.head_dim, 5);
+    for (int64_t pos : {0, 1, 17, 4095})
+      check_op(v, [&](std::vector<float>& x) { rope(x.data(), s.heads, s.head_dim, s.rope_dim, pos, 10000.0f); },
+               1e-6f, 1e-6f);
+  }
 }
 
 }  // namespace
