@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "chorus/error.h"
+#include "kernels/attention.h"
 #include "kernels/dequantize.h"
 #include "kernels/ops.h"
 
@@ -67,8 +68,7 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
     for (r = 0; r < n_rows; ++r) {
       kernels::rope(&s_.q[r * dim], c.n_heads, c.head_dim, c.rope_dim, s_.row_pos[r], c.rope_base);
       kernels::rope(&s_.k[r * kv_dim], c.n_kv_heads, c.head_dim, c.rope_dim, s_.row_pos[r], c.rope_base);
-      std::memcpy(kv.key(l, s_.row_seq[r], s_.row_pos[r]), &s_.k[r * kv_dim], kv_dim * sizeof(float));
-      std::memcpy(kv.value(l, s_.row_seq[r], s_.row_pos[r]), &s_.v[r * kv_dim], kv_dim * sizeof(float));
+      kv.write(l, s_.row_seq[r], s_.row_pos[r], &s_.k[r * kv_dim], &s_.v[r * kv_dim]);
     }
     attention(l, n_rows, kv);
     kernels::matmul(w.wo, s_.att.data(), n_rows, s_.xn.data());
@@ -97,11 +97,12 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
 }
 
 // Causal grouped-query attention of every new row over its own sequence's
-// cached positions 0..pos; parallel over (row, head).
+// cached positions 0..pos, run by run (block by block); parallel over (row, head).
 void LlamaModel::attention(int layer, int64_t n_rows, KvState& kv) {
   const LlamaConfig& c = config_;
   const int64_t dim = c.dim, hd = c.head_dim, group = c.n_heads / c.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool f16 = kv.type() == KvType::kF16;
   int32_t max_pos = 0;
   for (int64_t r = 0; r < n_rows; ++r) max_pos = std::max(max_pos, s_.row_pos[r]);
 #pragma omp parallel
@@ -110,14 +111,32 @@ void LlamaModel::attention(int layer, int64_t n_rows, KvState& kv) {
 #pragma omp for collapse(2) schedule(dynamic, 1)
     for (int64_t r = 0; r < n_rows; ++r) {
       for (int64_t h = 0; h < c.n_heads; ++h) {
-        const int32_t seq = s_.row_seq[r], pos = s_.row_pos[r];
+        const int32_t seq = s_.row_seq[r], end = s_.row_pos[r] + 1;
         const int64_t kv_off = (h / group) * hd;
         const float* q = &s_.q[r * dim + h * hd];
-        for (int32_t j = 0; j <= pos; ++j) scores[j] = kernels::dot_f32(q, kv.key(layer, seq, j) + kv_off, hd) * scale;
-        kernels::softmax(scores.data(), pos + 1);
+        for (int32_t j = 0; j < end;) {
+          const KvRun run = kv.run(layer, seq, j, end);
+          if (f16)
+            kernels::attn_scores_f16(q, static_cast<const uint16_t*>(run.k) + kv_off, run.n, run.row_stride, hd, scale,
+                                     &scores[j]);
+          else
+            kernels::attn_scores_f32(q, static_cast<const float*>(run.k) + kv_off, run.n, run.row_stride, hd, scale,
+                                     &scores[j]);
+          j += run.n;
+        }
+        kernels::softmax(scores.data(), end);
         float* o = &s_.att[r * dim + h * hd];
         std::memset(o, 0, hd * sizeof(float));
-        for (int32_t j = 0; j <= pos; ++j) kernels::axpy_f32(scores[j], kv.value(layer, seq, j) + kv_off, o, hd);
+        for (int32_t j = 0; j < end;) {
+          const KvRun run = kv.run(layer, seq, j, end);
+          if (f16)
+            kernels::attn_accumulate_f16(&scores[j], static_cast<const uint16_t*>(run.v) + kv_off, run.n, run.row_stride,
+                                         hd, o);
+          else
+            kernels::attn_accumulate_f32(&scores[j], static_cast<const float*>(run.v) + kv_off, run.n, run.row_stride,
+                                         hd, o);
+          j += run.n;
+        }
       }
     }
   }

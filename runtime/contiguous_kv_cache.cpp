@@ -28,12 +28,16 @@ void ContiguousKvCache::reserve(int32_t seq, int32_t end) {
   s.capacity = cap;
 }
 
-float* ContiguousKvCache::key(int32_t layer, int32_t seq, int32_t pos) {
-  return seqs_.at(seq).k[layer].data() + static_cast<size_t>(pos) * kv_dim_;
+void ContiguousKvCache::write(int32_t layer, int32_t seq, int32_t pos, const float* k, const float* v) {
+  Seq& s = seqs_.at(seq);
+  std::copy(k, k + kv_dim_, s.k[layer].data() + static_cast<size_t>(pos) * kv_dim_);
+  std::copy(v, v + kv_dim_, s.v[layer].data() + static_cast<size_t>(pos) * kv_dim_);
 }
 
-float* ContiguousKvCache::value(int32_t layer, int32_t seq, int32_t pos) {
-  return seqs_.at(seq).v[layer].data() + static_cast<size_t>(pos) * kv_dim_;
+models::KvRun ContiguousKvCache::run(int32_t layer, int32_t seq, int32_t pos, int32_t end) const {
+  const Seq& s = seqs_.at(seq);
+  const size_t off = static_cast<size_t>(pos) * kv_dim_;
+  return {s.k[layer].data() + off, s.v[layer].data() + off, pos, end - pos, kv_dim_};
 }
 
 }  // namespace chorus::runtime

@@ -1,5 +1,5 @@
-// The simplest KvState: per sequence and layer, one growing array of K rows and
-// one of V rows. The paged cache replaces it for batched serving.
+// The simplest KvState: per sequence and layer, one growing f32 array of K rows
+// and one of V rows. The paged cache replaces it for batched serving.
 #pragma once
 
 #include <cstdint>
@@ -14,10 +14,10 @@ class ContiguousKvCache : public models::KvState {
  public:
   ContiguousKvCache(int32_t n_layers, int32_t kv_dim, int32_t max_positions);
 
+  models::KvType type() const override { return models::KvType::kF32; }
   void reserve(int32_t seq, int32_t end) override;
-  float* key(int32_t layer, int32_t seq, int32_t pos) override;
-  float* value(int32_t layer, int32_t seq, int32_t pos) override;
-  void erase(int32_t seq) { seqs_.erase(seq); }
+  void write(int32_t layer, int32_t seq, int32_t pos, const float* k, const float* v) override;
+  models::KvRun run(int32_t layer, int32_t seq, int32_t pos, int32_t end) const override;
 
  private:
   struct Seq {
