@@ -25,7 +25,8 @@ class Tokenizer {
   // The bytes a token stands for ("▁" becomes a space, byte tokens become their byte,
   // byte-level BPE symbols become their bytes). Control tokens give their text.
   virtual std::string token_to_piece(int32_t id) const = 0;
-  // Concatenated pieces; drops BOS/EOS and the leading space a space-prefixing vocabulary added.
+  // Concatenated pieces; drops EOS, the BOS that encode adds (see adds_bos) and the leading space a
+  // space-prefixing vocabulary added. Throws chorus::Error for an id outside the vocabulary.
   virtual std::string decode(std::span<const int32_t> ids) const = 0;
 
   virtual int32_t vocab_size() const = 0;

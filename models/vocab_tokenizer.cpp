@@ -34,7 +34,7 @@ std::string VocabTokenizer::decode(std::span<const int32_t> ids) const {
   bool first_piece = true;
   for (int32_t id : ids) {
     check_id(id);
-    if (id == vocab_.bos || id == vocab_.eos) continue;
+    if ((id == vocab_.bos && adds_bos()) || id == vocab_.eos) continue;
     std::string piece = token_to_piece(id);
     if (first_piece && adds_space_prefix() && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
     first_piece = false;
