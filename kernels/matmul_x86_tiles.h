@@ -1,0 +1,270 @@
+// AVX2 tile kernels shared by the AVX2 and AVX-512 matmul paths. Each of the
+// two files includes this header after its own target options are in force,
+// so everything here is in an anonymous namespace: each file gets its own
+// copy, compiled for its own ISA, and no copy can leak into the other.
+// Internal to matmul_avx2.cpp and matmul_avx512.cpp.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/matmul_paths.h"
+
+namespace chorus::kernels {
+namespace {  // NOLINT(cert-dcl59-cpp, google-build-namespaces): one copy per ISA, see above
+
+float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Inline here: the out-of-line fp16_to_fp32 would cost a call per block.
+inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+
+// How many tokens one pass over a range of rows takes: their activations stay
+// in L2 while the rows stream through.
+constexpr int64_t kTokenChunk = 16;
+
+// Runs the tile kernel over rows [row_begin, row_end) × all tokens: tokens in
+// chunks, rows in groups of R, tokens within a chunk in groups of up to 4.
+// `row_ptr(o)` gives row o's data; `tile<R, T>(rows, tokens, y + o, y_stride)`.
+template <int R, class RowPtr, class Tile>
+void for_each_tile(int64_t row_begin, int64_t row_end, int64_t n_tokens, int64_t y_stride, float* y,
+                   const RowPtr& row_ptr, const Tile& tile) {
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenChunk) {
+    const int64_t t_end = std::min(n_tokens, t0 + kTokenChunk);
+    auto run = [&]<int RR>(int64_t o) {
+      decltype(row_ptr(o)) rows[RR];
+      for (int r = 0; r < RR; ++r) rows[r] = row_ptr(o + r);
+      int64_t t = t0;
+      for (; t + 4 <= t_end; t += 4) tile.template operator()<RR, 4>(rows, t, y + t * y_stride + o);
+      switch (t_end - t) {
+        case 3: tile.template operator()<RR, 3>(rows, t, y + t * y_stride + o); break;
+        case 2: tile.template operator()<RR, 2>(rows, t, y + t * y_stride + o); break;
+        case 1: tile.template operator()<RR, 1>(rows, t, y + t * y_stride + o); break;
+        default: break;
+      }
+    };
+    int64_t o = row_begin;
+    for (; o + R <= row_end; o += R) run.template operator()<R>(o);
+    for (; o < row_end; ++o) run.template operator()<1>(o);
+  }
+}
+
+// ---- int8 activations: q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K --------
+//
+// The weights are taken 32 elements (one activation block) at a time: their
+// quants are unpacked into one register in element order and multiplied with
+// the activation's int8 quants by maddubs (u8 × s8 → i16 pairs), then madd
+// (i16 pairs × pair weights → i32): the pair weights are 1, or the k-quant
+// sub-scales, which keeps the whole sub-block dot product integer and exact.
+// maddubs needs its first operand unsigned: 4-, 5- and 6-bit quants are
+// (pair sums ≤ 2·63·127, no saturation); signed quants (q8_0, q6_K − 32) go in
+// as |w| with the activation taking w's sign.
+
+// The product of 32 u8 quants with 32 s8 activations as 8 i32 partial sums,
+// the maddubs pairs weighted by `pair_weights` (all 1 when kUnitPairWeights).
+struct DotMaddubs {
+  template <bool kUnitPairWeights>
+  static __m256i dot(__m256i q_unsigned, __m256i x, __m256i pair_weights) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(q_unsigned, x), pair_weights);
+  }
+};
+
+struct SubBlock {
+  __m256i q;             // 32 quants in element order
+  __m256i pair_weights;  // i16 multipliers of the 16 maddubs pairs
+  float scale;           // w = scale · (q·pair weight + offset) + min
+  float min;
+};
+
+__m256i nibbles_in_order(const uint8_t* qs) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// Byte j = 0x10 where bit j of the 32-bit qh is set, else 0.
+__m256i fifth_bits(const uint8_t* qh_bytes) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(qh)),
+      _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+  const __m256i with_others_set = _mm256_or_si256(spread, _mm256_set1_epi64x(0x7FBFDFEFF7FBFDFE));
+  const __m256i set = _mm256_cmpeq_epi8(with_others_set, _mm256_set1_epi64x(-1));
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+// The 4-bit quants of k-quant sub-block s: low nibbles of its 32 qs bytes for
+// even s, high nibbles for odd s.
+__m256i k_nibbles(const uint8_t* qs, int s) {
+  __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * (s / 2)));
+  if (s % 2) raw = _mm256_srli_epi16(raw, 4);
+  return _mm256_and_si256(raw, _mm256_set1_epi8(0x0F));
+}
+
+struct Q8_0 {
+  using Block = BlockQ8_0;
+  static constexpr bool kUnitPairWeights = true;
+  static constexpr int kBlockElems = 32, kOffset = 0;
+  static constexpr bool kSigned = true, kHasMin = false;
+  static void unpack(const Block* row, int64_t b, SubBlock& s) {
+    s.q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[b].qs));
+    s.pair_weights = _mm256_set1_epi16(1);
+    s.scale = half_to_float(row[b].d);
+  }
+};
+struct Q4_0 {
+  using Block = BlockQ4_0;
+  static constexpr bool kUnitPairWeights = true;
+  static constexpr int kBlockElems = 32, kOffset = -8;
+  static constexpr bool kSigned = false, kHasMin = false;
+  static void unpack(const Block* row, int64_t b, SubBlock& s) {
+    s.q = nibbles_in_order(row[b].qs);
+    s.pair_weights = _mm256_set1_epi16(1);
+    s.scale = half_to_float(row[b].d);
+  }
+};
+struct Q4_1 {
+  using Block = BlockQ4_1;
+  static constexpr bool kUnitPairWeights = true;
+  static constexpr int kBlockElems = 32, kOffset = 0;
+  static constexpr bool kSigned = false, kHasMin = true;
+  static void unpack(const Block* row, int64_t b, SubBlock& s) {
+    s.q = nibbles_in_order(row[b].qs);
+    s.pair_weights = _mm256_set1_epi16(1);
+    s.scale = half_to_float(row[b].d);
+    s.min = half_to_float(row[b].m);
+  }
+};
+struct Q5_0 {
+  using Block = BlockQ5_0;
+  static constexpr bool kUnitPairWeights = true;
+  static constexpr int kBlockElems = 32, kOffset = -16;
+  static constexpr bool kSigned = false, kHasMin = false;
+  static void unpack(const Block* row, int64_t b, SubBlock& s) {
+    s.q = _mm256_or_si256(nibbles_in_order(row[b].qs), fifth_bits(row[b].qh));
+    s.pair_weights = _mm256_set1_epi16(1);
+    s.scale = half_to_float(row[b].d);
+  }
+};
+struct Q5_1 {
+  using Block = BlockQ5_1;
+  static constexpr bool kUnitPairWeights = true;
+  static constexpr int kBlockElems = 32, kOffset = 0;
+  static constexpr bool kSigned = false, kHasMin = true;
+  static void unpack(const Block* row, int64_t b, SubBlock& s) {
+    s.q = _mm256_or_si256(nibbles_in_order(row[b].qs), fifth_bits(row[b].qh));
+    s.pair_weights = _mm256_set1_epi16(1);
+    s.scale = half_to_float(row[b].d);
+    s.min = half_to_float(row[b].m);
+  }
+};
+struct Q4_K {
+  using Block = BlockQ4_K;
+  static constexpr bool kUnitPairWeights = false;
+  static constexpr int kBlockElems = 256, kOffset = 0;
+  static constexpr bool kSigned = false, kHasMin = true;
+  static void unpack(const Block* row, int64_t b, SubBlock& s) {
+    const Block& blk = row[b / 8];
+    const int sub = static_cast<int>(b % 8);
+    uint8_t sc, m;
+    k_quant_scale_min(sub, blk.scales, &sc, &m);
+    s.q = k_nibbles(blk.qs, sub);
+    s.pair_weights = _mm256_set1_epi16(sc);
+    s.scale = half_to_float(blk.d);
+    s.min = -half_to_float(blk.dmin) * m;
+  }
+};
+struct Q5_K {
+  using Block = BlockQ5_K;
+  static constexpr bool kUnitPairWeights = false;
+  static constexpr int kBlockElems = 256, kOffset = 0;
+  static constexpr bool kSigned = false, kHasMin = true;
+  static void unpack(const Block* row, int64_t b, SubBlock& s) {
+    const Block& blk = row[b / 8];
+    const int sub = static_cast<int>(b % 8);
+    uint8_t sc, m;
+    k_quant_scale_min(sub, blk.scales, &sc, &m);
+    // The 5th bit of element l is bit `sub` of qh[l].
+    const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << sub));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh));
+    const __m256i fifth = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(0x10));
+    s.q = _mm256_or_si256(k_nibbles(blk.qs, sub), fifth);
+    s.pair_weights = _mm256_set1_epi16(sc);
+    s.scale = half_to_float(blk.d);
+    s.min = -half_to_float(blk.dmin) * m;
+  }
+};
+struct Q6_K {
+  using Block = BlockQ6_K;
+  static constexpr bool kUnitPairWeights = false;
+  static constexpr int kBlockElems = 256, kOffset = 0;
+  static constexpr bool kSigned = true, kHasMin = false;
+  // Sub-block j = 4·half + k: low 4 bits from ql (see dequantize.cpp), top 2
+  // from bits 2k..2k+1 of qh; one int8 scale per 16 elements.
+  static void unpack(const Block* row, int64_t b, SubBlock& s) {
+    const Block& blk = row[b / 8];
+    const int j = static_cast<int>(b % 8), half = j / 4, k = j % 4;
+    __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.ql + 64 * half + 32 * (k % 2)));
+    if (k >= 2) low = _mm256_srli_epi16(low, 4);
+    low = _mm256_and_si256(low, _mm256_set1_epi8(0x0F));
+    __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh + 32 * half));
+    high = _mm256_and_si256(_mm256_srl_epi16(high, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3));
+    s.q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
+    s.pair_weights = _mm256_set_m128i(_mm_set1_epi16(blk.scales[2 * j + 1]), _mm_set1_epi16(blk.scales[2 * j]));
+    s.scale = half_to_float(blk.d);
+  }
+};
+
+// Per sub-block, as the scalar reference: (scale·d_x)·(Σ q·qx + offset·Σqx) + min·(d_x·Σqx).
+template <class Q, class Dot, int R, int T>
+void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* x, int64_t n_sub, float* y,
+             int64_t y_stride) {
+  __m256 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n_sub; ++b) {
+    for (int r = 0; r < R; ++r) {
+      SubBlock sb;
+      Q::unpack(w[r], b, sb);
+      const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
+      for (int t = 0; t < T; ++t) {
+        const ActivationBlockQ8& xb = x[t][b];
+        __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
+        if (Q::kSigned) xq = _mm256_sign_epi8(xq, sb.q);
+        __m256i dot = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, sb.pair_weights);
+        if (Q::kOffset != 0)
+          dot = _mm256_add_epi32(dot, _mm256_zextsi128_si256(_mm_cvtsi32_si128(Q::kOffset * xb.sum)));
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(sb.scale * xb.d), acc[r][t]);
+        if (Q::kHasMin)
+          acc[r][t] = _mm256_add_ps(acc[r][t],
+                                    _mm256_zextps128_ps256(_mm_set_ss(sb.min * (xb.d * static_cast<float>(xb.sum)))));
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[t * y_stride + r] = hsum(acc[r][t]);
+}
+
+template <class Q, class Dot>
+void rows_q8(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
+  using Block = typename Q::Block;
+  const int64_t n_sub = a.w.cols / 32, blocks_per_row = a.w.cols / Q::kBlockElems, stride = a.w.rows;
+  const auto* base = static_cast<const Block*>(a.w.data);
+  auto row_ptr = [&](int64_t o) { return base + o * blocks_per_row; };
+  auto tile = [&]<int R, int T>(const Block* const* rows, int64_t t, float* y) {
+    const ActivationBlockQ8* xs[T];
+    for (int k = 0; k < T; ++k) xs[k] = a.xq + (t + k) * n_sub;
+    q8_tile<Q, Dot, R, T>(rows, xs, n_sub, y, stride);
+  };
+  for_each_tile<2>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+}
+
+}  // namespace
+}  // namespace chorus::kernels
