@@ -15,6 +15,7 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/dequantize.h"
+#include "kernels/gemm_f32.h"
 #include "kernels/matmul.h"
 #include "kernels/quantize.h"
 
@@ -106,6 +107,20 @@ void BM_OpenBlasSgemm(benchmark::State& state) {
   report(state, static_cast<double>(w.size()), 2.0 * rows * cols * n_tokens);
 }
 
+// chorus's own packed GEMM on the same shapes as BM_OpenBlasSgemm.
+void BM_GemmF32(benchmark::State& state) {
+  const int64_t rows = state.range(0), cols = state.range(1), n_tokens = state.range(2);
+  set_threads(state, 3);
+  const std::vector<uint8_t>& w = weights(ck::GgmlType::F32, rows, cols);
+  const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 3);
+  std::vector<float> y(static_cast<size_t>(rows * n_tokens));
+  for (auto _ : state) {
+    ck::gemm_f32(x.data(), reinterpret_cast<const float*>(w.data()), n_tokens, rows, cols, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  report(state, static_cast<double>(w.size()), 2.0 * rows * cols * n_tokens);
+}
+
 // The streaming-read limit: sum 256 MiB of floats, split over the threads.
 void BM_StreamRead(benchmark::State& state) {
   set_threads(state, 0);
@@ -141,12 +156,19 @@ void decode_shapes(benchmark::internal::Benchmark* b) {
 void prefill_shapes(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2}) b->Args({2048, 2048, 128, threads});
 }
+void gemm_shapes(benchmark::internal::Benchmark* b) {
+  for (int threads : {1, 2}) {
+    for (int tokens : {16, 128}) b->Args({2048, 2048, tokens, threads});
+    b->Args({5632, 2048, 128, threads});
+  }
+}
 
 }  // namespace
 
 BENCHMARK(BM_StreamRead)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_OpenBlasSgemv)->Apply(decode_shapes)->UseRealTime();
-BENCHMARK(BM_OpenBlasSgemm)->Apply(prefill_shapes)->UseRealTime();
+BENCHMARK(BM_OpenBlasSgemm)->Apply(gemm_shapes)->UseRealTime();
+BENCHMARK(BM_GemmF32)->Apply(gemm_shapes)->UseRealTime();
 #define CHORUS_BENCH_TYPE(T)                                                                   \
   BENCHMARK_CAPTURE(BM_Matmul, T##_decode, ck::GgmlType::T)->Apply(decode_shapes)->UseRealTime(); \
   BENCHMARK_CAPTURE(BM_Matmul, T##_prefill, ck::GgmlType::T)->Apply(prefill_shapes)->UseRealTime();

@@ -227,13 +227,17 @@ template <class Q, class Dot, int R, int T>
 void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* x, int64_t n_sub, float* y,
              int64_t y_stride) {
   __m256 acc[R][T];
+  #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n_sub; ++b) {
+    #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       SubBlock sb;
       Q::unpack(w[r], b, sb);
       const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
+      #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const ActivationBlockQ8& xb = x[t][b];
         __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
@@ -248,7 +252,9 @@ void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* 
       }
     }
   }
+  #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) y[t * y_stride + r] = hsum(acc[r][t]);
 }
 

@@ -9,6 +9,7 @@
 #include "kernels/activation_q8.h"
 #include "kernels/cpu_features.h"
 #include "kernels/dequantize.h"
+#include "kernels/gemm_f32.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/quantize.h"
@@ -509,6 +510,38 @@ TEST(Ops, Rope) {
     for (int64_t pos : {0, 1, 17, 4095})
       check_op(v, [&](std::vector<float>& x) { rope(x.data(), s.heads, s.head_dim, s.rope_dim, pos, 10000.0f); },
                1e-6f, 1e-6f);
+  }
+}
+
+}  // namespace
+}  // namespace chorus::kernels
+
+// ---- gemm_f32: every SIMD path against the reference ---------------------------------
+
+namespace chorus::kernels {
+namespace {
+
+TEST(GemmF32, SimdPathsMatchReference) {
+  struct Shape { int64_t m, n, k; };
+  for (Shape s : {Shape{1, 1, 1}, Shape{6, 16, 8}, Shape{7, 17, 172}, Shape{13, 33, 257}, Shape{121, 70, 300},
+                  Shape{12, 32, 512}, Shape{5, 300, 64}}) {
+    SCOPED_TRACE(::testing::Message() << s.m << "x" << s.n << "x" << s.k);
+    const std::vector<float> x = random_floats(s.m * s.k, 11), w = random_floats(s.n * s.k, 12);
+    std::vector<float> ref(s.m * s.n), y(s.m * s.n);
+    {
+      ScopedPath scalar(KernelPath::kScalar);
+      gemm_f32(x.data(), w.data(), s.m, s.n, s.k, ref.data());
+    }
+    for_each_simd_path([&](KernelPath) {
+      std::fill(y.begin(), y.end(), NAN);
+      gemm_f32(x.data(), w.data(), s.m, s.n, s.k, y.data());
+      for (int64_t t = 0; t < s.m; ++t)
+        for (int64_t o = 0; o < s.n; ++o) {
+          double mag = 0;
+          for (int64_t i = 0; i < s.k; ++i) mag += std::fabs(x[t * s.k + i] * w[o * s.k + i]);
+          ASSERT_NEAR(y[t * s.n + o], ref[t * s.n + o], 2e-6 * mag + 1e-6) << t << "," << o;
+        }
+    });
   }
 }
 
