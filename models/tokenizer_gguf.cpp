@@ -55,21 +55,19 @@ double number_of(const GgufValue& v) {
   return 0;
 }
 
-// A special token id: `fallback` when the key is absent, -1 when it holds
-// 0xFFFFFFFF (or -1), which converters write for "none".
+// A special token id: `fallback` when the key is absent (or outside the
+// vocabulary), -1 when the key holds -1 or 0xFFFFFFFF, which converters write for "none".
 int32_t read_token_id(const GgufFile& file, std::string_view key, int32_t fallback, int32_t n_tokens) {
   const GgufValue* value = file.find(key);
   if (!value) return fallback < n_tokens ? fallback : -1;
-  if (!value->is_integer()) fail(file, key, fmt::format("expected an integer, found {}", gguf_value_type_name(value->type)));
-  int64_t id;
-  if (const auto* u = std::get_if<uint64_t>(&value->v))
-    id = *u == std::numeric_limits<uint32_t>::max() || *u == std::numeric_limits<uint64_t>::max()
-             ? -1
-             : static_cast<int64_t>(std::min<uint64_t>(*u, std::numeric_limits<int64_t>::max()));
-  else
-    id = std::get<int64_t>(value->v);
-  if (id == -1) return -1;
-  if (id < 0 || id >= n_tokens) fail(file, key, fmt::format("token id {} is outside the vocabulary of {} tokens", id, n_tokens));
+  const auto* as_unsigned = std::get_if<uint64_t>(&value->v);
+  const auto* as_signed = std::get_if<int64_t>(&value->v);
+  if (!as_unsigned && !as_signed)
+    fail(file, key, fmt::format("expected an integer, found {}", gguf_value_type_name(value->type)));
+  if (as_signed ? *as_signed == -1 : *as_unsigned == std::numeric_limits<uint32_t>::max()) return -1;
+  const int64_t id = as_signed ? *as_signed : static_cast<int64_t>(std::min<uint64_t>(*as_unsigned, INT64_MAX));
+  if (id < 0 || id >= n_tokens)
+    fail(file, key, fmt::format("token id {} is outside the vocabulary of {} tokens", id, n_tokens));
   return static_cast<int32_t>(id);
 }
 

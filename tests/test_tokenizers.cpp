@@ -15,6 +15,7 @@
 #include "chorus/error.h"
 #include "models/gguf.h"
 #include "models/gguf_writer.h"
+#include "models/pretokenizer.h"
 #include "models/tokenizer.h"
 #include "tests/test_paths.h"
 
@@ -224,6 +225,57 @@ TEST(SmolLM2, SpecialTokensAreSingleIds) {
   EXPECT_GT(plain.size(), ids.size());
   EXPECT_EQ(std::count(plain.begin(), plain.end(), 1), 0);
   EXPECT_EQ(tok->decode(plain), text);
+}
+
+// The pieces a named pre-tokenizer cuts `text` into.
+std::vector<std::string> pieces(const char* pre, std::string_view text) {
+  const chorus::models::PretokenizerSpec* spec = chorus::models::find_pretokenizer_spec(pre);
+  EXPECT_NE(spec, nullptr) << pre;
+  if (!spec) return {};
+  const chorus::models::RegexPretokenizer pretokenizer(spec->regexes);
+  std::vector<std::string> out;
+  for (std::string_view piece : pretokenizer.split(text)) out.emplace_back(piece);
+  return out;
+}
+
+using Pieces = std::vector<std::string>;
+
+TEST(Pretokenizer, EveryKnownNameCompiles) {
+  for (const std::string& name : chorus::models::known_pretokenizer_names()) {
+    const auto* spec = chorus::models::find_pretokenizer_spec(name);
+    ASSERT_NE(spec, nullptr) << name;
+    EXPECT_NO_THROW(chorus::models::RegexPretokenizer{spec->regexes}) << name;
+  }
+  EXPECT_EQ(chorus::models::find_pretokenizer_spec("no-such-pre"), nullptr);
+}
+
+// Expected pieces worked out by hand from each tokenizer.json's Split expressions.
+TEST(Pretokenizer, SplitsAsTheNamedModelDoes) {
+  // \p{L} is Unicode-aware: Cyrillic words stay whole, with their leading space.
+  EXPECT_EQ(pieces("gpt-2", "Hello world  123 \xD0\xBD\xD0\xB5\xD1\x89\xD0\xBE!!"),
+            (Pieces{"Hello", " world", " ", " 123", " \xD0\xBD\xD0\xB5\xD1\x89\xD0\xBE", "!!"}));
+  EXPECT_EQ(pieces("mpt", "it's"), (Pieces{"it", "'s"}));
+  EXPECT_EQ(pieces("llama-bpe", "12345 I'M \xC3\xBCn\xC3\xAF" "c\xC3\xB6" "d\xC3\xA9"),
+            (Pieces{"123", "45", " I", "'M", " \xC3\xBCn\xC3\xAF" "c\xC3\xB6" "d\xC3\xA9"}));
+  EXPECT_EQ(pieces("llama-bpe", "a\n\n  b"), (Pieces{"a", "\n\n", " ", " b"}));
+  EXPECT_EQ(pieces("qwen2", "v12345"), (Pieces{"v", "1", "2", "3", "4", "5"}));
+  EXPECT_EQ(pieces("starcoder", "x 2024"), (Pieces{"x", " ", "2", "0", "2", "4"}));
+  EXPECT_EQ(pieces("refact", "x 2024"), pieces("smollm", "x 2024"));
+  EXPECT_EQ(pieces("falcon", "a+b 1234"), (Pieces{"a", "+", "b", " ", "123", "4"}));
+  EXPECT_EQ(pieces("default", "a,b 12345"), (Pieces{"a", ",", "b", " ", "123", "45"}));
+  // CJK ideographs are letters for \s?\p{L}+, then cut from their space by the CJK class.
+  EXPECT_EQ(pieces("deepseek-coder", "Hi, \xE4\xBD\xA0\xE5\xA5\xBD" "123\n"),
+            (Pieces{"Hi", ",", " ", "\xE4\xBD\xA0\xE5\xA5\xBD", "1", "2", "3", "\n"}));
+  EXPECT_EQ(pieces("deepseek-llm", "Hi!  \n"), (Pieces{"Hi", "!", "  ", "\n"}));
+  // U+00A0 (no-break space) is white space under Unicode rules.
+  EXPECT_EQ(pieces("gpt-2", "a\xC2\xA0\xC2\xA0"), (Pieces{"a", "\xC2\xA0\xC2\xA0"}));
+  EXPECT_TRUE(pieces("gpt-2", "").empty());
+}
+
+TEST(Pretokenizer, InvalidUtf8IsAnError) {
+  const chorus::models::RegexPretokenizer pretokenizer(chorus::models::find_pretokenizer_spec("gpt-2")->regexes);
+  EXPECT_THROW(pretokenizer.split("a\xC3"), Error);
+  EXPECT_THROW(pretokenizer.split("\xED\xA0\x80"), Error);  // a UTF-16 surrogate
 }
 
 // A tiny GGUF `llama` vocabulary written for one test.
