@@ -1,0 +1,420 @@
+#include "runtime/weight_store.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "chorus/error.h"
+#include "runtime/anonymous_buffer.h"
+#include "runtime/byte_size.h"
+#include "runtime/expert_layout.h"
+#include "runtime/tier_moves.h"
+
+namespace chorus::runtime {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+}  // namespace
+
+// A compute-ready copy of an expert and the views the forward pass reads.
+struct ResidentCopy {
+  AnonymousBuffer buffer;
+  models::ModelFile file;  // tensors view `buffer`
+  models::LlamaWeights weights;
+};
+
+struct WeightStore::LoadJob {
+  Tier target;           // may be raised to kResident until the job starts
+  bool started = false;
+  bool done = false;
+  std::exception_ptr error;
+};
+
+struct WeightStore::Expert {
+  // Fixed after construction.
+  ExpertSpec spec;
+  models::ModelFile file;  // the disk tier
+  ExpertFileRef file_ref;
+  ExpertLayout layout;
+
+  // Guarded by the store's mutex.
+  AnonymousBuffer host;                    // empty when not in the host tier
+  std::unique_ptr<ResidentCopy> resident;  // null when not resident
+  bool loading_host = false;               // a loader thread is filling a host copy
+  bool loading_resident = false;           // ... a resident copy (both hold their reservation)
+  uint32_t pins = 0;
+  uint32_t waiters = 0;  // pins waiting for its load: it must not be evicted under them
+  uint64_t last_used = 0;
+  std::shared_ptr<LoadJob> job;  // the move queued or running, if any
+  double unclaimed_swap_seconds = 0.0;  // load time towards resident that no pin has counted yet
+  ExpertMetrics metrics;
+
+  // While a loader thread works on an expert, its copies are neither evicted nor changed by others.
+  bool busy() const { return loading_host || loading_resident; }
+  bool evictable(Tier tier) const {
+    return !busy() && (tier == Tier::kHost ? !host.empty() : resident && pins == 0 && waiters == 0);
+  }
+};
+
+// Copies evicted under the lock, freed (and page caches dropped) after it.
+struct WeightStore::Freed {
+  std::vector<AnonymousBuffer> buffers;
+  std::vector<std::unique_ptr<ResidentCopy>> copies;
+  std::vector<std::string> to_disk;  // files whose experts left both RAM tiers
+
+  void release() {
+    buffers.clear();
+    copies.clear();
+    for (const std::string& path : to_disk) drop_page_cache(path);
+    to_disk.clear();
+  }
+};
+
+// ---- PinnedExpert ----
+
+PinnedExpert::PinnedExpert(PinnedExpert&& other) noexcept
+    : store_(std::exchange(other.store_, nullptr)), index_(other.index_), copy_(std::exchange(other.copy_, nullptr)) {}
+
+PinnedExpert& PinnedExpert::operator=(PinnedExpert&& other) noexcept {
+  if (this != &other) {
+    release();
+    store_ = std::exchange(other.store_, nullptr);
+    index_ = other.index_;
+    copy_ = std::exchange(other.copy_, nullptr);
+  }
+  return *this;
+}
+
+const std::string& PinnedExpert::name() const { return store_->experts_[index_]->spec.name; }
+const models::LlamaWeights& PinnedExpert::weights() const { return copy_->weights; }
+const models::ModelFile& PinnedExpert::file() const { return copy_->file; }
+
+void PinnedExpert::release() {
+  if (store_) std::exchange(store_, nullptr)->unpin(index_);
+  copy_ = nullptr;
+}
+
+// ---- WeightStore ----
+
+WeightStore::WeightStore(std::vector<ExpertSpec> experts, const StoreBudgets& budgets, WeightStoreOptions options)
+    : options_(std::move(options)), loader_(options_.loader_threads) {
+  if (!options_.policy) options_.policy = std::make_unique<LruPolicy>();
+  resident_.limit = budgets.resident_bytes;
+  host_.limit = budgets.host_bytes;
+  std::set<std::string, std::less<>> names;
+  for (ExpertSpec& spec : experts) {
+    if (!names.insert(spec.name).second)
+      throw Error(ErrorCode::kInvalidArgument, fmt::format("expert '{}': registered twice", spec.name));
+    auto e = std::make_unique<Expert>();
+    try {
+      e->file = models::open_model_file(spec.model_path);
+      models::bind_llama_weights(e->file);  // shapes and types, before anything is loaded
+      e->layout = plan_expert_layout(e->file, spec.dtype);
+      struct stat st {};
+      if (stat(spec.model_path.c_str(), &st) != 0)
+        throw Error(ErrorCode::kIo, fmt::format("{}: cannot stat", spec.model_path));
+      e->file_ref = {spec.model_path, static_cast<uint64_t>(st.st_size)};
+    } catch (const Error& err) {
+      throw Error(err.code(), fmt::format("expert '{}': {}", spec.name, err.what()));
+    }
+    e->spec = std::move(spec);
+    experts_.push_back(std::move(e));
+  }
+}
+
+WeightStore::WeightStore(const ExpertRegistry& registry, WeightStoreOptions options)
+    : WeightStore(registry.experts, registry.store, std::move(options)) {}
+
+WeightStore::~WeightStore() {
+  {
+    const std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  loader_.stop();  // running moves finish; queued ones are dropped
+  // Jobs that never ran: nobody can wait for them any more (no pins outlive the store).
+}
+
+size_t WeightStore::index_of(std::string_view name) const {
+  for (size_t i = 0; i < experts_.size(); ++i)
+    if (experts_[i]->spec.name == name) return i;
+  throw Error(ErrorCode::kNotFound, fmt::format("no expert named '{}'", name));
+}
+
+void WeightStore::touch(Expert& e) { e.last_used = ++clock_; }
+
+void WeightStore::enqueue(size_t index, Tier target, bool urgent) {
+  auto job = std::make_shared<LoadJob>();
+  job->target = target;
+  experts_[index]->job = job;
+  loader_.push([this, index, job] { run_load(index, job); }, urgent);
+}
+
+PinnedExpert WeightStore::pin(std::string_view name) {
+  std::unique_lock lock(mutex_);
+  const size_t index = index_of(name);
+  Expert& e = *experts_[index];
+  touch(e);
+  ++e.waiters;
+  const Clock::time_point t0 = Clock::now();
+  bool waited = false;
+  while (!e.resident) {
+    if (closing_) {
+      --e.waiters;
+      throw Error(ErrorCode::kInvalidArgument, fmt::format("expert '{}': the store is closing", e.spec.name));
+    }
+    if (!e.job)
+      enqueue(index, Tier::kResident, /*urgent=*/true);
+    else if (!e.job->started)
+      e.job->target = Tier::kResident;
+    const std::shared_ptr<LoadJob> job = e.job;
+    waited = true;
+    changed_.wait(lock, [&] { return job->done; });
+    if (job->error && job->target == Tier::kResident) {
+      --e.waiters;
+      ++e.metrics.misses;
+      std::rethrow_exception(job->error);
+    }
+  }
+  const double wait = waited ? seconds_since(t0) : 0.0;
+  --e.waiters;
+  ++e.pins;
+  ++e.metrics.pins;
+  ++(waited ? e.metrics.misses : e.metrics.hits);
+  const double swap = std::exchange(e.unclaimed_swap_seconds, 0.0);
+  e.metrics.swap_seconds += swap;
+  e.metrics.exposed_seconds += wait;
+  e.metrics.hidden_seconds += std::max(0.0, swap - wait);
+  return PinnedExpert(this, index, e.resident.get());
+}
+
+void WeightStore::unpin(size_t index) {
+  const std::lock_guard lock(mutex_);
+  --experts_[index]->pins;
+}
+
+void WeightStore::prefetch(std::string_view name, Tier to) {
+  if (to == Tier::kDisk) throw Error(ErrorCode::kInvalidArgument, "prefetch: the target must be host or resident");
+  const std::lock_guard lock(mutex_);
+  const size_t index = index_of(name);
+  Expert& e = *experts_[index];
+  touch(e);
+  if (to == Tier::kResident ? e.resident != nullptr : !e.host.empty()) return;
+  if (e.job) {
+    if (!e.job->started && to == Tier::kResident) e.job->target = to;
+    return;
+  }
+  if (closing_) return;
+  enqueue(index, to, /*urgent=*/false);
+}
+
+void WeightStore::evict(std::string_view name, Tier down_to) {
+  if (down_to == Tier::kResident) throw Error(ErrorCode::kInvalidArgument, "evict: the target must be host or disk");
+  Freed freed;
+  {
+    std::unique_lock lock(mutex_);
+    const size_t index = index_of(name);
+    Expert& e = *experts_[index];
+    changed_.wait(lock, [&] { return !e.job; });
+    if (e.resident) {
+      if (e.pins > 0 || e.waiters > 0)
+        throw Error(ErrorCode::kInvalidArgument, fmt::format("expert '{}' is pinned: it cannot be evicted", e.spec.name));
+      drop_copy(index, Tier::kResident, freed);
+    }
+    if (down_to == Tier::kDisk && !e.host.empty()) drop_copy(index, Tier::kHost, freed);
+  }
+  freed.release();
+}
+
+void WeightStore::set_upcoming(const std::vector<std::string>& names) {
+  const std::lock_guard lock(mutex_);
+  options_.policy->set_upcoming(names);
+}
+
+void WeightStore::wait_idle() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] {
+    return std::none_of(experts_.begin(), experts_.end(), [](const auto& e) { return e->job != nullptr; });
+  });
+}
+
+void WeightStore::drop_copy(size_t index, Tier tier, Freed& freed) {
+  Expert& e = *experts_[index];
+  if (tier == Tier::kResident) {
+    resident_.release(e.layout.resident_bytes);
+    freed.copies.push_back(std::move(e.resident));
+    ++e.metrics.resident_evictions;
+  } else {
+    host_.release(e.layout.host_bytes);
+    freed.buffers.push_back(std::move(e.host));
+    e.host = AnonymousBuffer();
+    ++e.metrics.host_evictions;
+  }
+  if (!e.resident && e.host.empty()) freed.to_disk.push_back(e.file_ref.path);
+}
+
+bool WeightStore::make_room(Tier tier, uint64_t bytes, size_t incoming, Freed& freed) {
+  TierBudget& budget = tier == Tier::kResident ? resident_ : host_;
+  if (budget.fits(bytes)) return true;
+  if (bytes > budget.limit) return false;
+  std::vector<size_t> who;
+  std::vector<EvictionCandidate> candidates;
+  for (size_t i = 0; i < experts_.size(); ++i) {
+    const Expert& e = *experts_[i];
+    if (i == incoming || !e.evictable(tier)) continue;
+    who.push_back(i);
+    candidates.push_back({e.spec.name, tier == Tier::kResident ? e.layout.resident_bytes : e.layout.host_bytes, e.last_used});
+  }
+  const std::vector<size_t> order = options_.policy->eviction_order(tier, candidates);
+  uint64_t room = budget.free();
+  size_t needed = 0;
+  while (room < bytes && needed < order.size()) room += candidates.at(order[needed++]).bytes;
+  if (room < bytes) return false;
+  for (size_t k = 0; k < needed; ++k) drop_copy(who[order[k]], tier, freed);
+  return true;
+}
+
+std::string WeightStore::room_error(Tier tier, uint64_t bytes, size_t incoming) const {
+  const TierBudget& budget = tier == Tier::kResident ? resident_ : host_;
+  std::vector<std::string> holders;
+  for (size_t i = 0; i < experts_.size(); ++i) {
+    const Expert& e = *experts_[i];
+    if (i == incoming) continue;
+    if (tier == Tier::kResident && e.resident && (e.pins > 0 || e.waiters > 0)) holders.push_back(e.spec.name + " (pinned)");
+    if (e.busy()) holders.push_back(e.spec.name + " (loading)");
+  }
+  return fmt::format("expert '{}' needs {} in the {} tier: its budget is {} with {} free{}",
+                     experts_[incoming]->spec.name, format_byte_size(bytes), tier_name(tier),
+                     format_byte_size(budget.limit), format_byte_size(budget.free()),
+                     holders.empty() ? "" : fmt::format(", held by {}", fmt::join(holders, ", ")));
+}
+
+void WeightStore::record_move(Expert& e, Tier from, Tier to, uint64_t bytes, double seconds) {
+  ++e.metrics.moves;
+  e.metrics.bytes_moved += bytes;
+  e.metrics.move_seconds += seconds;
+  moves_.push_back({e.spec.name, from, to, bytes, seconds});
+  while (moves_.size() > options_.move_history) moves_.pop_front();
+}
+
+void WeightStore::run_load(size_t index, const std::shared_ptr<LoadJob>& job) {
+  Expert& e = *experts_[index];
+  Freed freed;
+  bool load_host = false, load_resident = false;
+  {
+    std::unique_lock lock(mutex_);
+    job->started = true;
+    try {
+      if (closing_) throw Error(ErrorCode::kInvalidArgument, fmt::format("expert '{}': the store is closing", e.spec.name));
+      load_resident = job->target == Tier::kResident && !e.resident;
+      // A resident load goes through the host tier when the host budget can
+      // keep the file's bytes: the next switch back to this expert is then a copy.
+      load_host = e.host.empty() && (job->target == Tier::kHost || (load_resident && e.layout.host_bytes <= host_.limit));
+      if (load_resident && !make_room(Tier::kResident, e.layout.resident_bytes, index, freed))
+        throw Error(ErrorCode::kResourceExhausted, room_error(Tier::kResident, e.layout.resident_bytes, index));
+      if (load_host && !make_room(Tier::kHost, e.layout.host_bytes, index, freed)) {
+        if (job->target == Tier::kHost)
+          throw Error(ErrorCode::kResourceExhausted, room_error(Tier::kHost, e.layout.host_bytes, index));
+        load_host = false;  // optional on the way to resident
+      }
+    } catch (const Error& err) {
+      e.metrics.last_error = err.what();
+      job->error = std::current_exception();
+      job->done = true;
+      e.job = nullptr;
+      lock.unlock();
+      changed_.notify_all();
+      freed.release();
+      return;
+    }
+    if (load_resident) resident_.reserve(e.layout.resident_bytes);
+    if (load_host) host_.reserve(e.layout.host_bytes);
+    e.loading_resident = load_resident;
+    e.loading_host = load_host;
+  }
+  freed.release();
+
+  // The bytes move without the lock; the loading flags keep the expert's copies out of
+  // everyone else's reach meanwhile.
+  AnonymousBuffer host;
+  std::unique_ptr<ResidentCopy> resident;
+  std::vector<MoveRecord> moves;
+  std::exception_ptr error;
+  try {
+    if (load_host) {
+      const Clock::time_point t0 = Clock::now();
+      host = AnonymousBuffer(e.layout.host_bytes, options_.huge_pages);
+      read_host_copy(e.file_ref, e.layout, host.data(), options_.read_chunk_bytes);
+      moves.push_back({e.spec.name, Tier::kDisk, Tier::kHost, e.layout.host_bytes, seconds_since(t0)});
+    }
+    if (load_resident) {
+      const Clock::time_point t0 = Clock::now();
+      resident = std::make_unique<ResidentCopy>();
+      resident->buffer = AnonymousBuffer(e.layout.resident_bytes, options_.huge_pages);
+      const uint8_t* host_bytes = load_host ? host.data() : e.host.data();  // stable: the expert is busy
+      if (host_bytes)
+        build_resident_from_host(e.file, e.layout, host_bytes, resident->buffer.data());
+      else
+        build_resident_from_disk(e.file_ref, e.file, e.layout, resident->buffer.data(), options_.read_chunk_bytes);
+      resident->file = resident_view(e.file, e.layout, resident->buffer.data());
+      resident->weights = models::bind_llama_weights(resident->file);
+      moves.push_back({e.spec.name, host_bytes ? Tier::kHost : Tier::kDisk, Tier::kResident, e.layout.resident_bytes,
+                       seconds_since(t0)});
+    }
+  } catch (const Error&) {
+    error = std::current_exception();
+  } catch (const std::bad_alloc&) {
+    error = std::make_exception_ptr(
+        Error(ErrorCode::kResourceExhausted, fmt::format("expert '{}': out of memory while loading", e.spec.name)));
+  }
+
+  {
+    const std::lock_guard lock(mutex_);
+    e.loading_host = e.loading_resident = false;
+    if (error) {
+      if (load_resident) resident_.release(e.layout.resident_bytes);
+      if (load_host) host_.release(e.layout.host_bytes);
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& err) {
+        e.metrics.last_error = err.what();
+      }
+    } else {
+      if (load_host) e.host = std::move(host);
+      if (load_resident) e.resident = std::move(resident);
+      for (const MoveRecord& m : moves) {
+        record_move(e, m.from, m.to, m.bytes, m.seconds);
+        if (load_resident) e.unclaimed_swap_seconds += m.seconds;
+      }
+    }
+    job->error = error;
+    job->done = true;
+    e.job = nullptr;
+  }
+  changed_.notify_all();
+}
+
+StoreSnapshot WeightStore::snapshot() const {
+  const std::lock_guard lock(mutex_);
+  StoreSnapshot s;
+  s.resident = {resident_.limit, resident_.used};
+  s.host = {host_.limit, host_.used};
+  for (const auto& ptr : experts_) {
+    const Expert& e = *ptr;
+    s.experts.push_back({e.spec.name, e.spec.model_path, !e.host.empty(), e.resident != nullptr, e.loading_host,
+                         e.loading_resident, e.job != nullptr, e.pins, e.layout.host_bytes, e.layout.resident_bytes,
+                         e.layout.converts ? kernels::type_name(*e.spec.dtype) : "file", e.metrics});
+  }
+  s.moves.assign(moves_.begin(), moves_.end());
+  return s;
+}
+
+}  // namespace chorus::runtime
