@@ -2,6 +2,7 @@
 // vectors (made with the Hugging Face tokenizers), a Python transliteration of
 // llama2.c's run.c (tests/tokenizer_reference/run_c_encode.py), and the
 // SentencePiece .vocab listing of tok512.
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -107,6 +108,21 @@ TEST(LlamaCppVocab, WordPieceIsReportedUnsupported) {
     EXPECT_EQ(e.code(), chorus::ErrorCode::kUnsupported);
     EXPECT_NE(std::string(e.what()).find("tokenizer.ggml.model"), std::string::npos) << e.what();
   }
+}
+
+// `chorus tokenize --cases` prints the .out file byte for byte.
+TEST(TokenizeCommand, CasesFileReproducesTheOutFile) {
+  const std::string program = chorus::test::binary_dir() + "/chorus";
+  if (!std::filesystem::exists(program)) GTEST_SKIP() << program << " is not built";
+  const std::string base = llama_cpp_dir() + "/ggml-vocab-gpt-2.gguf";
+  const std::string command = fmt::format("'{}' tokenize --model '{}' --cases '{}.inp'", program, base, base);
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof(buffer), pipe)) > 0;) output.append(buffer, n);
+  EXPECT_EQ(pclose(pipe), 0) << command;
+  EXPECT_EQ(output, read_file(base + ".out"));
 }
 
 TEST(Llama3VocabMerges, MatchesReferenceIdsAndRoundTrips) {

@@ -57,8 +57,12 @@ int32_t llama2c_vocab_size(const std::string& checkpoint) {
 std::unique_ptr<models::Tokenizer> open_tokenizer(const TokenizeOptions& o) {
   if (!o.vocab.empty()) return models::load_vocab_merges_tokenizer(o.vocab, o.merges, o.pre);
   if (o.model.empty()) throw Error(ErrorCode::kInvalidArgument, "give --model, or --vocab with --merges");
+  const bool gguf = is_gguf(o.model);
+  if (gguf && !o.tokenizer.empty())
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("{}: a GGUF file has its own vocabulary; --tokenizer is for llama2.c checkpoints", o.model));
   if (!o.tokenizer.empty()) return models::load_llama2c_tokenizer(o.tokenizer, llama2c_vocab_size(o.model));
-  if (!is_gguf(o.model))
+  if (!gguf)
     throw Error(ErrorCode::kInvalidArgument,
                 fmt::format("{}: not a GGUF file; a llama2.c checkpoint needs --tokenizer tokenizer.bin", o.model));
   const models::GgufFile file(o.model);
