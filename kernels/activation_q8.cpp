@@ -1,16 +1,27 @@
 #include "kernels/activation_q8.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu_features.h"
+
 namespace chorus::kernels {
 
-void quantize_activation_row(const float* x, ActivationBlockQ8* y, int64_t n) {
+namespace {
+
+// 1/d, or 0 for a block too small to scale (d subnormal or 0: 1/d would
+// overflow); such a block quantizes to zeros.
+float inverse_scale(float d) { return d >= 0x1p-126f ? 1.0f / d : 0.0f; }
+
+// The reference.
+void quantize_scalar(const float* x, ActivationBlockQ8* y, int64_t n) {
   for (int64_t b = 0; b < n / 32; ++b, x += 32) {
     float amax = 0.0f;
     for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
     const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float id = inverse_scale(d);
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
       y[b].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
@@ -19,6 +30,55 @@ void quantize_activation_row(const float* x, ActivationBlockQ8* y, int64_t n) {
     y[b].d = d;
     y[b].sum = sum;
   }
+}
+
+// roundf (halves away from zero), exactly: v - trunc(v) is exact in f32.
+__m256i round_half_away(__m256 v) {
+  const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+  const __m256 frac = _mm256_andnot_ps(sign_bit, _mm256_sub_ps(v, t));
+  const __m256 away = _mm256_or_ps(_mm256_and_ps(v, sign_bit), _mm256_set1_ps(1.0f));  // ±1 with v's sign
+  const __m256 bump = _mm256_and_ps(_mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ), away);
+  return _mm256_cvttps_epi32(_mm256_add_ps(t, bump));
+}
+
+// Bit for bit the reference: the same f32 operations in the same order per element.
+void quantize_avx2(const float* x, ActivationBlockQ8* y, int64_t n) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+    __m256 v[4];
+    for (int k = 0; k < 4; ++k) v[k] = _mm256_loadu_ps(x + 8 * k);
+    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
+                             _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    const float d = amax / 127.0f;
+    const float id = inverse_scale(d);
+    const __m256 idv = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int k = 0; k < 4; ++k) q[k] = round_half_away(_mm256_mul_ps(v[k], idv));
+    // Sum of the quants, then i32 → i8 (packs interleave 128-bit lanes; the permute restores order).
+    const __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+    const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    const __m256i ordered = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs), ordered);
+    y[b].d = d;
+    y[b].sum = _mm_cvtsi128_si32(s4);
+  }
+}
+
+}  // namespace
+
+void quantize_activation_row(const float* x, ActivationBlockQ8* y, int64_t n) {
+  if (kernel_path() == KernelPath::kScalar)
+    quantize_scalar(x, y, n);
+  else
+    quantize_avx2(x, y, n);
 }
 
 }  // namespace chorus::kernels

@@ -15,7 +15,8 @@ struct ActivationBlockQ8 {
 static_assert(sizeof(ActivationBlockQ8) == 40);
 
 // n must be a multiple of 32. Scale amax/127, round half away from zero (as
-// q8_0), but the scale is kept in f32.
+// q8_0), but the scale is kept in f32; a block whose scale would be
+// subnormal quantizes to zeros. Every path gives the same bytes.
 void quantize_activation_row(const float* x, ActivationBlockQ8* y, int64_t n);
 
 }  // namespace chorus::kernels

@@ -13,9 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu_features.h"
-#include "kernels/dequantize.h"
 #include "kernels/matmul_paths.h"
-#include "kernels/ops.h"
 
 namespace chorus::kernels {
 
@@ -23,6 +21,8 @@ namespace {
 
 // From this many tokens on, f32 weights go to sgemm (docs/kernels.md).
 constexpr int64_t kSgemmMinTokens = 8;
+// Output rows per unit of work (a multiple of 4, so the tiles stay whole).
+constexpr int64_t kRowChunk = 32;
 // Below this many multiply-adds a call runs on one thread: waking the team
 // costs more than it saves.
 constexpr int64_t kParallelMinWork = 1 << 15;
@@ -42,18 +42,6 @@ void sgemm(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n_tokens), static_cast<int>(w.rows),
               static_cast<int>(w.cols), 1.0f, x, static_cast<int>(w.cols), static_cast<const float*>(w.data),
               static_cast<int>(w.cols), 0.0f, y, static_cast<int>(w.rows));
-}
-
-// The f32-activation path for quantized types: each weight row is dequantized
-// once into the thread's scratch and dotted with every token.
-void matmul_rows_dequantized(const MatmulArgs& a, int64_t begin, int64_t end) {
-  thread_local std::vector<float> row;
-  row.resize(static_cast<size_t>(a.w.cols));
-  const size_t rb = row_bytes(a.w.type, a.w.cols);
-  for (int64_t o = begin; o < end; ++o) {
-    dequantize_row(a.w.type, static_cast<const uint8_t*>(a.w.data) + o * rb, row.data(), a.w.cols);
-    for (int64_t t = 0; t < a.n_tokens; ++t) a.y[t * a.w.rows + o] = dot_f32(row.data(), a.x + t * a.w.cols, a.w.cols);
-  }
 }
 
 ActivationPrecision precision_from_env() {
@@ -77,26 +65,32 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
     return;
   }
   MatmulArgs args{w, x, nullptr, n_tokens, y};
-  // Scratch of the calling thread; the team only reads it.
-  thread_local std::vector<ActivationBlockQ8> xq;
+  // Scratch of the calling thread (the team reaches it through this pointer,
+  // not through the thread_local): filled by the team, then read.
+  thread_local std::vector<ActivationBlockQ8> scratch;
   const bool int8 = uses_q8_activations(w.type) && activation_precision() == ActivationPrecision::kInt8;
+  const int64_t nb = w.cols / 32;
+  ActivationBlockQ8* xq = nullptr;
   if (int8) {
-    const int64_t nb = w.cols / 32;
-    xq.resize(static_cast<size_t>(n_tokens * nb));
-    for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * w.cols, xq.data() + t * nb, w.cols);
-    args.xq = xq.data();
+    scratch.resize(static_cast<size_t>(n_tokens * nb));
+    xq = scratch.data();
+    args.xq = xq;
   }
-  const MatmulRowsFn fn =
-      uses_q8_activations(w.type) && !int8 ? matmul_rows_dequantized : rows_fn(path, w.type);
+  MatmulRowsFn fn = rows_fn(path, w.type);
+  if (uses_q8_activations(w.type) && !int8)
+    fn = path == KernelPath::kScalar ? matmul_rows_dequantized_scalar : matmul_rows_dequantized_avx2;
+  const int64_t n_chunks = (w.rows + kRowChunk - 1) / kRowChunk;
   const bool parallel = w.rows * w.cols * n_tokens >= kParallelMinWork;
 #pragma omp parallel if (parallel)
   {
-    // Contiguous row ranges, in multiples of 4 so the tiles stay whole.
-    const int64_t n_threads = omp_get_num_threads(), id = omp_get_thread_num();
-    const int64_t per_thread = (w.rows + n_threads - 1) / n_threads;
-    const int64_t chunk = (per_thread + 3) / 4 * 4;
-    const int64_t begin = std::min(w.rows, id * chunk), end = std::min(w.rows, begin + chunk);
-    if (begin < end) fn(args, begin, end);
+    if (int8) {
+#pragma omp for schedule(static)
+      for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * w.cols, xq + t * nb, w.cols);
+    }
+    // Chunks handed out as threads free up: a thread that another process
+    // slows down does not hold the others up at the end.
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t c = 0; c < n_chunks; ++c) fn(args, c * kRowChunk, std::min(w.rows, (c + 1) * kRowChunk));
   }
 }
 

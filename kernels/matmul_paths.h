@@ -26,6 +26,11 @@ using MatmulRowsFn = void (*)(const MatmulArgs& args, int64_t row_begin, int64_t
 // activations: their dot products are integer per block, scaled per block.
 bool uses_q8_activations(GgmlType type);
 
+// Any dequantizable type with f32 activations: each row dequantized once into
+// the thread's scratch, then dotted with every token.
+void matmul_rows_dequantized_scalar(const MatmulArgs& args, int64_t row_begin, int64_t row_end);
+void matmul_rows_dequantized_avx2(const MatmulArgs& args, int64_t row_begin, int64_t row_end);
+
 // Each returns null when its path has no kernel for the type.
 MatmulRowsFn matmul_rows_scalar(GgmlType type);
 MatmulRowsFn matmul_rows_avx2(GgmlType type);

@@ -547,3 +547,66 @@ TEST(GemmF32, SimdPathsMatchReference) {
 
 }  // namespace
 }  // namespace chorus::kernels
+
+// ---- int8 activations: every path gives the reference's bytes -------------------------
+
+namespace chorus::kernels {
+namespace {
+
+TEST(ActivationQ8, SimdPathsGiveReferenceBytes) {
+  std::vector<float> x = random_floats(32 * 40, 21, 5.0f);
+  // Exact halves after scaling (amax 127 → id 1): ties must round away from zero.
+  for (int j = 0; j < 32; ++j) x[j] = j == 0 ? 127.0f : (static_cast<float>(j) - 16.0f) * 0.5f;
+  for (int j = 32; j < 64; ++j) x[j] = 0.0f;                      // all-zero block
+  for (int j = 64; j < 96; ++j) x[j] = j == 64 ? -1e-38f : 0.0f;  // tiny scale
+  const int64_t nb = static_cast<int64_t>(x.size()) / 32;
+  std::vector<ActivationBlockQ8> ref(nb), got(nb);
+  {
+    ScopedPath scalar(KernelPath::kScalar);
+    quantize_activation_row(x.data(), ref.data(), static_cast<int64_t>(x.size()));
+  }
+  EXPECT_EQ(ref[0].qs[1], -8);  // -7.5 → -8
+  EXPECT_EQ(ref[0].qs[31], 8);  // 7.5 → 8
+  for_each_simd_path([&](KernelPath) {
+    quantize_activation_row(x.data(), got.data(), static_cast<int64_t>(x.size()));
+    for (int64_t b = 0; b < nb; ++b) {
+      EXPECT_EQ(got[b].d, ref[b].d) << b;
+      EXPECT_EQ(got[b].sum, ref[b].sum) << b;
+      EXPECT_EQ(std::memcmp(got[b].qs, ref[b].qs, 32), 0) << b;
+    }
+  });
+}
+
+}  // namespace
+}  // namespace chorus::kernels
+
+// ---- f32 activations against quantized weights ---------------------------------------
+
+namespace chorus::kernels {
+namespace {
+
+TEST(Matmul, F32ActivationsMatchDequantizedMath) {
+  const int64_t rows = 21, cols = 512;
+  const ActivationPrecision saved = activation_precision();
+  set_activation_precision(ActivationPrecision::kF32);
+  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q4_K, GgmlType::Q6_K}) {
+    SCOPED_TRACE(type_name(type));
+    for (int64_t n_tokens : {1, 5}) check_paths_agree(type, rows, cols, n_tokens, 77);
+    const std::vector<uint8_t> data = random_weights(type, rows, cols, 78);
+    const WeightMatrix w{type, rows, cols, data.data()};
+    const std::vector<float> x = random_floats(cols, 79);
+    std::vector<float> y(rows), row(cols);
+    matmul(w, x.data(), 1, y.data());
+    const std::vector<float> mag = magnitudes(w, x, 1);
+    for (int64_t o = 0; o < rows; ++o) {
+      dequantize_row(type, data.data() + o * row_bytes(type, cols), row.data(), cols);
+      double exact = 0;
+      for (int64_t i = 0; i < cols; ++i) exact += double(row[i]) * x[i];
+      EXPECT_NEAR(y[o], exact, 2e-6 * mag[o] + 1e-6);
+    }
+  }
+  set_activation_precision(saved);
+}
+
+}  // namespace
+}  // namespace chorus::kernels
