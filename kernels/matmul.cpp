@@ -28,11 +28,13 @@ constexpr int64_t kRowChunk = 32;
 constexpr int64_t kParallelMinWork = 1 << 15;
 
 // The path's kernel, or the next path down's when the path has none for the type.
-MatmulRowsFn rows_fn(KernelPath path, GgmlType type) {
+MatmulRowsFn rows_fn(KernelPath path, GgmlType type, bool f32_activations) {
   MatmulRowsFn fn = nullptr;
-  if (path == KernelPath::kAvx512) fn = matmul_rows_avx512(type);
-  if (!fn && path != KernelPath::kScalar) fn = matmul_rows_avx2(type);
-  if (!fn) fn = matmul_rows_scalar(type);
+  if (path == KernelPath::kAvx512)
+    fn = f32_activations ? matmul_rows_f32_activations_avx512(type) : matmul_rows_avx512(type);
+  if (!fn && path != KernelPath::kScalar)
+    fn = f32_activations ? matmul_rows_f32_activations_avx2(type) : matmul_rows_avx2(type);
+  if (!fn) fn = f32_activations ? matmul_rows_f32_activations_scalar(type) : matmul_rows_scalar(type);
   return fn;
 }
 
@@ -76,9 +78,7 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
     xq = scratch.data();
     args.xq = xq;
   }
-  MatmulRowsFn fn = rows_fn(path, w.type);
-  if (uses_q8_activations(w.type) && !int8)
-    fn = path == KernelPath::kScalar ? matmul_rows_dequantized_scalar : matmul_rows_dequantized_avx2;
+  const MatmulRowsFn fn = rows_fn(path, w.type, uses_q8_activations(w.type) && !int8);
   const int64_t n_chunks = (w.rows + kRowChunk - 1) / kRowChunk;
   const bool parallel = w.rows * w.cols * n_tokens >= kParallelMinWork;
 #pragma omp parallel if (parallel)

@@ -84,11 +84,9 @@ void rows_float(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
     for_each_tile<2>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
 }
 
-}  // namespace
-
-// Types without an integer kernel, or f32 activations: dequantize each row to
-// f32 once, then the f32 tile over all tokens.
-void matmul_rows_dequantized_avx2(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
+// Types without an integer kernel: dequantize each row to f32 once, then the
+// f32 tile over all tokens.
+void rows_dequantized(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   thread_local std::vector<float> row;
   row.resize(static_cast<size_t>(a.w.cols));
   const size_t rb = row_bytes(a.w.type, a.w.cols);
@@ -106,6 +104,8 @@ void matmul_rows_dequantized_avx2(const MatmulArgs& a, int64_t row_begin, int64_
   }
 }
 
+}  // namespace
+
 MatmulRowsFn matmul_rows_avx2(GgmlType type) {
   switch (type) {
     case GgmlType::F32: return rows_float<LoadF32>;
@@ -119,8 +119,10 @@ MatmulRowsFn matmul_rows_avx2(GgmlType type) {
     case GgmlType::Q4_K: return rows_q8<Q4_K, DotMaddubs>;
     case GgmlType::Q5_K: return rows_q8<Q5_K, DotMaddubs>;
     case GgmlType::Q6_K: return rows_q8<Q6_K, DotMaddubs>;
-    default: return can_dequantize(type) ? matmul_rows_dequantized_avx2 : nullptr;
+    default: return can_dequantize(type) ? rows_dequantized : nullptr;
   }
 }
+
+MatmulRowsFn matmul_rows_f32_activations_avx2(GgmlType type) { return f32_activation_rows(type); }
 
 }  // namespace chorus::kernels

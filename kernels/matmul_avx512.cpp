@@ -120,6 +120,8 @@ MatmulRowsFn matmul_rows_avx512(GgmlType type) {
   }
 }
 
+MatmulRowsFn matmul_rows_f32_activations_avx512(GgmlType type) { return f32_activation_rows(type); }
+
 }  // namespace chorus::kernels
 
 #pragma GCC pop_options

@@ -26,14 +26,14 @@ using MatmulRowsFn = void (*)(const MatmulArgs& args, int64_t row_begin, int64_t
 // activations: their dot products are integer per block, scaled per block.
 bool uses_q8_activations(GgmlType type);
 
-// Any dequantizable type with f32 activations: each row dequantized once into
-// the thread's scratch, then dotted with every token.
-void matmul_rows_dequantized_scalar(const MatmulArgs& args, int64_t row_begin, int64_t row_end);
-void matmul_rows_dequantized_avx2(const MatmulArgs& args, int64_t row_begin, int64_t row_end);
-
-// Each returns null when its path has no kernel for the type.
+// Each returns null when its path has no kernel for the type. The
+// f32_activations variants serve the types of uses_q8_activations() when the
+// activations stay f32 (ActivationPrecision::kF32).
 MatmulRowsFn matmul_rows_scalar(GgmlType type);
 MatmulRowsFn matmul_rows_avx2(GgmlType type);
 MatmulRowsFn matmul_rows_avx512(GgmlType type);
+MatmulRowsFn matmul_rows_f32_activations_scalar(GgmlType type);
+MatmulRowsFn matmul_rows_f32_activations_avx2(GgmlType type);
+MatmulRowsFn matmul_rows_f32_activations_avx512(GgmlType type);
 
 }  // namespace chorus::kernels

@@ -7,9 +7,11 @@
 
 namespace chorus::kernels {
 
+namespace {
+
 // Float weights, and quantized weights with f32 activations: dequantize the
 // row once, then one dot product per token.
-void matmul_rows_dequantized_scalar(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
+void rows_dequantized(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   thread_local std::vector<float> row;
   row.resize(static_cast<size_t>(a.w.cols));
   const size_t rb = row_bytes(a.w.type, a.w.cols);
@@ -24,8 +26,6 @@ void matmul_rows_dequantized_scalar(const MatmulArgs& a, int64_t row_begin, int6
     }
   }
 }
-
-namespace {
 
 // Integer quants of one 32-element sub-block in element order, and how they
 // map back to values: w = scale * (q + offset) + min. Where a type has integer
@@ -149,8 +149,12 @@ MatmulRowsFn matmul_rows_scalar(GgmlType type) {
     case GgmlType::Q4_K: return rows_q8_activations<BlockQ4_K>;
     case GgmlType::Q5_K: return rows_q8_activations<BlockQ5_K>;
     case GgmlType::Q6_K: return rows_q8_activations<BlockQ6_K>;
-    default: return can_dequantize(type) ? matmul_rows_dequantized_scalar : nullptr;
+    default: return can_dequantize(type) ? rows_dequantized : nullptr;
   }
+}
+
+MatmulRowsFn matmul_rows_f32_activations_scalar(GgmlType type) {
+  return can_dequantize(type) ? rows_dequantized : nullptr;
 }
 
 }  // namespace chorus::kernels

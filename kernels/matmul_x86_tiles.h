@@ -77,8 +77,8 @@ struct DotMaddubs {
 
 struct SubBlock {
   __m256i q;             // 32 quants in element order
-  __m256i pair_weights;  // i16 multipliers of the 16 maddubs pairs
-  float scale;           // w = scale · (q·pair weight + offset) + min
+  int sub_scale[2];      // integer sub-scales of elements 0-15 and 16-31 (1 but for k-quants)
+  float scale;           // w = scale · (q·sub_scale + offset) + min
   float min;
 };
 
@@ -115,7 +115,7 @@ struct Q8_0 {
   static constexpr bool kSigned = true, kHasMin = false;
   static void unpack(const Block* row, int64_t b, SubBlock& s) {
     s.q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[b].qs));
-    s.pair_weights = _mm256_set1_epi16(1);
+    s.sub_scale[0] = s.sub_scale[1] = 1;
     s.scale = half_to_float(row[b].d);
   }
 };
@@ -126,7 +126,7 @@ struct Q4_0 {
   static constexpr bool kSigned = false, kHasMin = false;
   static void unpack(const Block* row, int64_t b, SubBlock& s) {
     s.q = nibbles_in_order(row[b].qs);
-    s.pair_weights = _mm256_set1_epi16(1);
+    s.sub_scale[0] = s.sub_scale[1] = 1;
     s.scale = half_to_float(row[b].d);
   }
 };
@@ -137,7 +137,7 @@ struct Q4_1 {
   static constexpr bool kSigned = false, kHasMin = true;
   static void unpack(const Block* row, int64_t b, SubBlock& s) {
     s.q = nibbles_in_order(row[b].qs);
-    s.pair_weights = _mm256_set1_epi16(1);
+    s.sub_scale[0] = s.sub_scale[1] = 1;
     s.scale = half_to_float(row[b].d);
     s.min = half_to_float(row[b].m);
   }
@@ -149,7 +149,7 @@ struct Q5_0 {
   static constexpr bool kSigned = false, kHasMin = false;
   static void unpack(const Block* row, int64_t b, SubBlock& s) {
     s.q = _mm256_or_si256(nibbles_in_order(row[b].qs), fifth_bits(row[b].qh));
-    s.pair_weights = _mm256_set1_epi16(1);
+    s.sub_scale[0] = s.sub_scale[1] = 1;
     s.scale = half_to_float(row[b].d);
   }
 };
@@ -160,7 +160,7 @@ struct Q5_1 {
   static constexpr bool kSigned = false, kHasMin = true;
   static void unpack(const Block* row, int64_t b, SubBlock& s) {
     s.q = _mm256_or_si256(nibbles_in_order(row[b].qs), fifth_bits(row[b].qh));
-    s.pair_weights = _mm256_set1_epi16(1);
+    s.sub_scale[0] = s.sub_scale[1] = 1;
     s.scale = half_to_float(row[b].d);
     s.min = half_to_float(row[b].m);
   }
@@ -176,7 +176,7 @@ struct Q4_K {
     uint8_t sc, m;
     k_quant_scale_min(sub, blk.scales, &sc, &m);
     s.q = k_nibbles(blk.qs, sub);
-    s.pair_weights = _mm256_set1_epi16(sc);
+    s.sub_scale[0] = s.sub_scale[1] = sc;
     s.scale = half_to_float(blk.d);
     s.min = -half_to_float(blk.dmin) * m;
   }
@@ -196,7 +196,7 @@ struct Q5_K {
     const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh));
     const __m256i fifth = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(0x10));
     s.q = _mm256_or_si256(k_nibbles(blk.qs, sub), fifth);
-    s.pair_weights = _mm256_set1_epi16(sc);
+    s.sub_scale[0] = s.sub_scale[1] = sc;
     s.scale = half_to_float(blk.d);
     s.min = -half_to_float(blk.dmin) * m;
   }
@@ -217,7 +217,8 @@ struct Q6_K {
     __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh + 32 * half));
     high = _mm256_and_si256(_mm256_srl_epi16(high, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3));
     s.q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
-    s.pair_weights = _mm256_set_m128i(_mm_set1_epi16(blk.scales[2 * j + 1]), _mm_set1_epi16(blk.scales[2 * j]));
+    s.sub_scale[0] = blk.scales[2 * j];
+    s.sub_scale[1] = blk.scales[2 * j + 1];
     s.scale = half_to_float(blk.d);
   }
 };
@@ -237,12 +238,15 @@ void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* 
       SubBlock sb;
       Q::unpack(w[r], b, sb);
       const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
+      const __m256i pair_weights =
+          _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
+                           _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
       #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const ActivationBlockQ8& xb = x[t][b];
         __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
         if (Q::kSigned) xq = _mm256_sign_epi8(xq, sb.q);
-        __m256i dot = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, sb.pair_weights);
+        __m256i dot = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, pair_weights);
         if (Q::kOffset != 0)
           dot = _mm256_add_epi32(dot, _mm256_zextsi128_si256(_mm_cvtsi32_si128(Q::kOffset * xb.sum)));
         acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(sb.scale * xb.d), acc[r][t]);
@@ -270,6 +274,78 @@ void rows_q8(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
     q8_tile<Q, Dot, R, T>(rows, xs, n_sub, y, stride);
   };
   for_each_tile<2>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+}
+
+// ---- the same weight types against f32 activations ----------------------------
+//
+// Each 32-element sub-block is dequantized in registers, 8 lanes at a time
+// (w = q·(scale·sub_scale) + (scale·offset + min), one FMA), and the 4 weight
+// vectors serve every token of the tile.
+
+template <class Q>
+__m256 quants_to_float(__m256i q, int group) {  // elements 8·group .. 8·group+7
+  const __m128i half = group < 2 ? _mm256_castsi256_si128(q) : _mm256_extracti128_si256(q, 1);
+  const __m128i eight = group % 2 ? _mm_srli_si128(half, 8) : half;
+  return _mm256_cvtepi32_ps(Q::kSigned ? _mm256_cvtepi8_epi32(eight) : _mm256_cvtepu8_epi32(eight));
+}
+
+template <class Q, int R, int T>
+void f32_activation_tile(const typename Q::Block* const* w, const float* const* x, int64_t n_sub, float* y,
+                         int64_t y_stride) {
+  __m256 acc[R][T];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n_sub; ++b) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      SubBlock sb;
+      Q::unpack(w[r], b, sb);
+      const __m256 bias = _mm256_set1_ps(sb.scale * static_cast<float>(Q::kOffset) + (Q::kHasMin ? sb.min : 0.0f));
+#pragma GCC unroll 4
+      for (int g = 0; g < 4; ++g) {
+        const __m256 scale = _mm256_set1_ps(sb.scale * static_cast<float>(sb.sub_scale[g / 2]));
+        const __m256 wv = _mm256_fmadd_ps(quants_to_float<Q>(sb.q, g), scale, bias);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t)
+          acc[r][t] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[t] + 32 * b + 8 * g), acc[r][t]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) y[t * y_stride + r] = hsum(acc[r][t]);
+}
+
+template <class Q>
+void rows_f32_activations(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
+  using Block = typename Q::Block;
+  const int64_t n_sub = a.w.cols / 32, blocks_per_row = a.w.cols / Q::kBlockElems, stride = a.w.rows;
+  const auto* base = static_cast<const Block*>(a.w.data);
+  auto row_ptr = [&](int64_t o) { return base + o * blocks_per_row; };
+  auto tile = [&]<int R, int T>(const Block* const* rows, int64_t t, float* y) {
+    const float* xs[T];
+    for (int k = 0; k < T; ++k) xs[k] = a.x + (t + k) * a.w.cols;
+    f32_activation_tile<Q, R, T>(rows, xs, n_sub, y, stride);
+  };
+  for_each_tile<2>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+}
+
+// The f32-activation kernel of each weight type above; null for others.
+MatmulRowsFn f32_activation_rows(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q8_0: return rows_f32_activations<Q8_0>;
+    case GgmlType::Q4_0: return rows_f32_activations<Q4_0>;
+    case GgmlType::Q4_1: return rows_f32_activations<Q4_1>;
+    case GgmlType::Q5_0: return rows_f32_activations<Q5_0>;
+    case GgmlType::Q5_1: return rows_f32_activations<Q5_1>;
+    case GgmlType::Q4_K: return rows_f32_activations<Q4_K>;
+    case GgmlType::Q5_K: return rows_f32_activations<Q5_K>;
+    case GgmlType::Q6_K: return rows_f32_activations<Q6_K>;
+    default: return nullptr;
+  }
 }
 
 }  // namespace

@@ -589,7 +589,8 @@ TEST(Matmul, F32ActivationsMatchDequantizedMath) {
   const int64_t rows = 21, cols = 512;
   const ActivationPrecision saved = activation_precision();
   set_activation_precision(ActivationPrecision::kF32);
-  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q4_K, GgmlType::Q6_K}) {
+  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                        GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
     SCOPED_TRACE(type_name(type));
     for (int64_t n_tokens : {1, 5}) check_paths_agree(type, rows, cols, n_tokens, 77);
     const std::vector<uint8_t> data = random_weights(type, rows, cols, 78);
