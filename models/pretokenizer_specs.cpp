@@ -3,7 +3,6 @@
 // each model's tokenizer.json. Where tokenizer.json writes (?i:'s|'t|...),
 // the case-insensitive group is spelled out with ASCII classes as llama.cpp
 // does: under Unicode case folding (?i:'s) would also match "'ſ" (U+017F).
-#include <array>
 #include <utility>
 
 #include "models/pretokenizer.h"
@@ -85,7 +84,7 @@ const PretokenizerSpec& starcoder_spec() {
 }
 
 using SpecGetter = const PretokenizerSpec& (*)();
-constexpr std::array<std::pair<const char*, SpecGetter>, 24> kSpecs{{
+constexpr std::pair<const char*, SpecGetter> kSpecs[] = {
     {"default", default_spec},
     {"gpt-2", gpt2_spec},
     {"phi-2", gpt2_spec},
@@ -110,7 +109,7 @@ constexpr std::array<std::pair<const char*, SpecGetter>, 24> kSpecs{{
     {"codeshell", starcoder_spec},
     {"exaone", starcoder_spec},
     {"minerva-7b", starcoder_spec},
-}};
+};
 
 }  // namespace
 

@@ -3,8 +3,6 @@
 // plain text becomes ids and what text a token stands for.
 #pragma once
 
-#include <memory>
-
 #include "models/special_tokens.h"
 #include "models/tokenizer.h"
 #include "models/vocabulary.h"
