@@ -62,10 +62,12 @@ void report(benchmark::State& state, double bytes, double flops) {
   state.SetLabel(ck::kernel_path_name());
 }
 
-// Args: rows, cols, n_tokens, threads.
-void BM_Matmul(benchmark::State& state, ck::GgmlType type) {
+// Args: rows, cols, n_tokens, threads. Quantized types run with int8 or f32
+// activations (ActivationPrecision).
+void BM_Matmul(benchmark::State& state, ck::GgmlType type, ck::ActivationPrecision precision) {
   const int64_t rows = state.range(0), cols = state.range(1), n_tokens = state.range(2);
   set_threads(state, 3);
+  ck::set_activation_precision(precision);
   const std::vector<uint8_t>& w = weights(type, rows, cols);
   const ck::WeightMatrix m{type, rows, cols, w.data()};
   const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 3);
@@ -169,18 +171,21 @@ BENCHMARK(BM_StreamRead)->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_OpenBlasSgemv)->Apply(decode_shapes)->UseRealTime();
 BENCHMARK(BM_OpenBlasSgemm)->Apply(gemm_shapes)->UseRealTime();
 BENCHMARK(BM_GemmF32)->Apply(gemm_shapes)->UseRealTime();
-#define CHORUS_BENCH_TYPE(T)                                                                   \
-  BENCHMARK_CAPTURE(BM_Matmul, T##_decode, ck::GgmlType::T)->Apply(decode_shapes)->UseRealTime(); \
-  BENCHMARK_CAPTURE(BM_Matmul, T##_prefill, ck::GgmlType::T)->Apply(prefill_shapes)->UseRealTime();
-CHORUS_BENCH_TYPE(F32)
-CHORUS_BENCH_TYPE(F16)
-CHORUS_BENCH_TYPE(BF16)
-CHORUS_BENCH_TYPE(Q8_0)
-CHORUS_BENCH_TYPE(Q4_0)
-CHORUS_BENCH_TYPE(Q4_1)
-CHORUS_BENCH_TYPE(Q5_0)
-CHORUS_BENCH_TYPE(Q4_K)
-CHORUS_BENCH_TYPE(Q5_K)
-CHORUS_BENCH_TYPE(Q6_K)
+#define CHORUS_BENCH(NAME, T, P)                                                                               \
+  BENCHMARK_CAPTURE(BM_Matmul, NAME##_decode, ck::GgmlType::T, ck::ActivationPrecision::P)->Apply(decode_shapes) \
+      ->UseRealTime();                                                                                           \
+  BENCHMARK_CAPTURE(BM_Matmul, NAME##_prefill, ck::GgmlType::T, ck::ActivationPrecision::P)->Apply(prefill_shapes) \
+      ->UseRealTime();
+#define CHORUS_BENCH_QUANT(T) CHORUS_BENCH(T##_int8, T, kInt8) CHORUS_BENCH(T##_f32act, T, kF32)
+CHORUS_BENCH(F32, F32, kF32)
+CHORUS_BENCH(F16, F16, kF32)
+CHORUS_BENCH(BF16, BF16, kF32)
+CHORUS_BENCH_QUANT(Q8_0)
+CHORUS_BENCH_QUANT(Q4_0)
+CHORUS_BENCH_QUANT(Q4_1)
+CHORUS_BENCH_QUANT(Q5_0)
+CHORUS_BENCH_QUANT(Q4_K)
+CHORUS_BENCH_QUANT(Q5_K)
+CHORUS_BENCH_QUANT(Q6_K)
 
 BENCHMARK_MAIN();

@@ -38,10 +38,14 @@ void gemm_reference(const float* x, const float* w, int64_t m, int64_t n, int64_
 void pack_panels(const float* src, int64_t ld, int64_t rows, int64_t kc, int mr, float* out) {
   for (int64_t r = 0; r < rows; r += mr, out += kc * mr) {
     const int64_t h = std::min<int64_t>(mr, rows - r);
-    for (int64_t p = 0; p < kc; ++p) {
-      for (int64_t i = 0; i < h; ++i) out[p * mr + i] = src[(r + i) * ld + p];
-      for (int64_t i = h; i < mr; ++i) out[p * mr + i] = 0.0f;
+    // Row by row: each source row is read contiguously; the strided writes
+    // stay in the panel, which is in L1.
+    for (int64_t i = 0; i < h; ++i) {
+      const float* row = src + (r + i) * ld;
+      for (int64_t p = 0; p < kc; ++p) out[p * mr + i] = row[p];
     }
+    for (int64_t i = h; i < mr; ++i)
+      for (int64_t p = 0; p < kc; ++p) out[p * mr + i] = 0.0f;
   }
 }
 
