@@ -48,12 +48,18 @@ void sgemm(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
 
 ActivationPrecision precision_from_env() {
   const char* v = std::getenv("CHORUS_ACTIVATIONS");
-  return v && std::string_view(v) == "f32" ? ActivationPrecision::kF32 : ActivationPrecision::kInt8;
+  return v ? parse_activation_precision(v).value_or(ActivationPrecision::kF32) : ActivationPrecision::kF32;
 }
 
 std::atomic<ActivationPrecision> g_precision{precision_from_env()};
 
 }  // namespace
+
+std::optional<ActivationPrecision> parse_activation_precision(std::string_view name) {
+  if (name == "f32") return ActivationPrecision::kF32;
+  if (name == "int8") return ActivationPrecision::kInt8;
+  return std::nullopt;
+}
 
 ActivationPrecision activation_precision() { return g_precision.load(std::memory_order_relaxed); }
 void set_activation_precision(ActivationPrecision p) { g_precision.store(p, std::memory_order_relaxed); }

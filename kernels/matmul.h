@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "kernels/ggml_types.h"
 
@@ -19,13 +21,17 @@ struct WeightMatrix {
 // True when matmul accepts weights of this type.
 bool matmul_supports(GgmlType type);
 
-// How activations meet quantized weights (q8_0, q4_0, q4_1, ...): quantized to
-// int8 blocks for integer dot products (fast; what llama.cpp does), or kept in
-// f32 against dequantized weight rows (matches an f32 reference to rounding).
-// Chosen once from the environment (CHORUS_ACTIVATIONS=int8|f32, default int8)
-// unless set_activation_precision() is called.
+// How activations meet quantized weights (q8_0, q4_0, q4_1, ...): kept in f32
+// against dequantized weight rows (matches an f32 reference to rounding), or
+// quantized to int8 blocks for integer dot products (faster; what llama.cpp
+// does, but an activation outlier coarsens its whole block: on SmolLM2-135M it
+// moves logits by up to ~2 and can flip a greedy choice). Chosen once from the
+// environment (CHORUS_ACTIVATIONS=f32|int8, default f32) unless
+// set_activation_precision() is called.
 enum class ActivationPrecision { kInt8, kF32 };
 ActivationPrecision activation_precision();
+// "f32" | "int8" -> the precision; nullopt for anything else.
+std::optional<ActivationPrecision> parse_activation_precision(std::string_view name);
 void set_activation_precision(ActivationPrecision p);
 
 // y[t * w.rows + o] = sum_i W[o][i] * x[t * w.cols + i] for t < n_tokens.

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "chorus/error.h"
-#include "runtime/contiguous_kv_cache.h"
+#include "runtime/engine.h"
 
 namespace chorus::runtime {
 
@@ -16,52 +16,33 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
+// A batch of one on the engine: the first step prefills the whole prompt, every
+// later step decodes one token.
 GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, int32_t max_tokens,
                           const SamplingParams& sampling, const TokenCallback& on_token) {
-  const models::LlamaConfig& c = m.model->config();
-  if (prompt.empty())
-    throw Error(ErrorCode::kInvalidArgument, "generate: the prompt has no tokens (give a prompt, or use a BOS token)");
-  if (static_cast<int64_t>(prompt.size()) > c.context_length)
-    throw Error(ErrorCode::kInvalidArgument, fmt::format("generate: the prompt has {} tokens, the model's context is {}",
-                                                         prompt.size(), c.context_length));
+  const models::LlamaConfig& c = m.file.config;
   if (max_tokens < 0) throw Error(ErrorCode::kInvalidArgument, "generate: max_tokens must be >= 0");
-  Sampler sampler(sampling);
-  const int32_t capacity = static_cast<int32_t>(std::min<int64_t>(c.context_length, prompt.size() + max_tokens));
-  ContiguousKvCache kv(c.n_layers, c.kv_dim(), capacity);
+  EngineOptions opt;
+  opt.max_running = 1;
+  opt.max_context = static_cast<int32_t>(std::min<int64_t>(c.context_length, prompt.size() + max_tokens));
+  opt.max_step_tokens = std::max<int32_t>(1, static_cast<int32_t>(prompt.size()));
+  Engine engine(c, *m.tokenizer, opt);
+  Request req{prompt, max_tokens, sampling, {}};
+  if (on_token) req.on_token = [&](RequestId, int32_t token, const std::string& piece) { on_token(token, piece); };
+  const RequestId id = engine.submit(std::move(req));
 
   GenerationResult res;
   res.prompt_tokens = static_cast<int32_t>(prompt.size());
-  res.stop_reason = "max_tokens";
-  std::vector<int32_t> history = prompt;
-  std::vector<float> logits;
-  const models::Tokenizer& tok = *m.tokenizer;
-
   auto t0 = std::chrono::steady_clock::now();
-  models::SequenceChunk chunk{0, prompt, 0};
-  m.model->forward(m.weights, {&chunk, 1}, kv, logits);
-  res.prefill_seconds = seconds_since(t0);
+  if (engine.step(m.weights)) res.prefill_seconds = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
-
-  for (int32_t i = 0; i < max_tokens; ++i) {
-    const int32_t next = sampler.sample(logits, history);
-    if (tok.is_end_of_generation(next)) { res.stop_reason = "eos"; break; }
-    if (next == tok.bos_id()) { res.stop_reason = "bos"; break; }
-    std::string piece = tok.token_to_piece(next);
-    if (history.back() == tok.bos_id() && tok.adds_space_prefix() && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
-    res.text += piece;
-    res.tokens.push_back(next);
-    history.push_back(next);
-    if (on_token) on_token(next, piece);
-    if (static_cast<int64_t>(history.size()) >= capacity) {
-      if (i + 1 < max_tokens) res.stop_reason = "context";
-      break;
-    }
-    if (i + 1 == max_tokens) break;  // the last token needs no forward pass
-    const int32_t pos = static_cast<int32_t>(history.size()) - 1;
-    models::SequenceChunk step{0, {&history.back(), 1}, pos};
-    m.model->forward(m.weights, {&step, 1}, kv, logits);
-  }
+  engine.run_until_idle(m.weights);
   res.decode_seconds = seconds_since(t0);
+  const RequestResult& r = engine.result(id);
+  if (r.state == RequestState::kFailed) throw Error(ErrorCode::kResourceExhausted, "generate: " + r.stop_reason);
+  res.tokens = r.tokens;
+  res.text = r.text;
+  res.stop_reason = r.stop_reason;
   return res;
 }
 

@@ -54,7 +54,7 @@ void compare_with_reference(const std::string& model_path, const std::string& re
     EXPECT_EQ(std::max_element(row, row + V) - row, std::max_element(want.begin(), want.end()) - want.begin())
         << "greedy token differs at position " << positions[r];
   }
-  set_activation_precision(ActivationPrecision::kInt8);
+  set_activation_precision(ActivationPrecision::kF32);
 }
 
 TEST(ReferenceLogits, Aidreams260K) {

@@ -1,6 +1,4 @@
 // chorus generate: one prompt in, text out.
-#include <omp.h>
-
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -10,6 +8,7 @@
 #include "runtime/generator.h"
 #include "runtime/loaded_model.h"
 #include "tools/commands.h"
+#include "tools/runtime_flags.h"
 
 namespace chorus::cli {
 
@@ -18,13 +17,13 @@ namespace {
 struct GenerateOptions {
   std::string model, tokenizer, prompt, system;
   int32_t max_tokens = 256;
-  int32_t threads = 0;
   bool chat = false, json = false;
+  RuntimeFlags runtime;
   runtime::SamplingParams sampling;
 };
 
 int run_generate(const GenerateOptions& o) {
-  if (o.threads > 0) omp_set_num_threads(o.threads);
+  apply_runtime_flags(o.runtime);
   runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer);
   std::string text = o.prompt;
   if (o.chat) {
@@ -91,7 +90,7 @@ void register_generate(CLI::App& app, int& exit_code) {
   cmd->add_option("--repeat-last-n", o->sampling.repeat_last_n, "History the repeat penalty looks at")
       ->capture_default_str();
   cmd->add_option("--seed,-s", o->sampling.seed, "Random seed; the same seed gives the same text")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  add_runtime_flags(cmd, o->runtime);
   cmd->add_flag("--chat", o->chat,
                 "Render the prompt through the model's chat template (built in: chatml, llama2, llama3, gemma, "
                 "zephyr) and print only the answer");

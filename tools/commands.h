@@ -2,6 +2,8 @@
 // A command's callback stores its exit status in `exit_code`.
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace chorus::cli {
@@ -11,5 +13,9 @@ void register_inspect(CLI::App& app, int& exit_code);
 void register_tokenize(CLI::App& app, int& exit_code);
 void register_route(CLI::App& app, int& exit_code);
 void register_train_router(CLI::App& app, int& exit_code);
+// `chorus bench tiers`, added to the `bench` command object.
+void register_bench_tiers(CLI::App& bench, int& exit_code);
+// `chorus inspect --experts`: the registry's experts, their tiers and the budgets.
+void print_experts(const std::string& path, bool json);
 
 }  // namespace chorus::cli

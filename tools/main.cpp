@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   chorus::cli::register_tokenize(app, exit_code);
   chorus::cli::register_route(app, exit_code);
   chorus::cli::register_train_router(app, exit_code);
+  auto* bench = app.add_subcommand("bench", "Benchmarks")->require_subcommand(1);
+  chorus::cli::register_bench_tiers(*bench, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

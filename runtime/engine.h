@@ -1,0 +1,113 @@
+// The batch engine: holds many sequences and, each step, packs every running
+// sequence's new tokens (prefill chunks under a per-step token budget, one
+// decode token per decoding sequence) into one forward pass. A new request
+// joins at the next step; a finished one leaves at once. KV lives in the paged
+// cache; requests with a common prompt prefix share its blocks and its prefill.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "models/llama_model.h"
+#include "models/tokenizer.h"
+#include "runtime/paged_kv_cache.h"
+#include "runtime/sampler.h"
+
+namespace chorus::runtime {
+
+struct EngineOptions {
+  int32_t block_size = 16;
+  int32_t kv_blocks = 0;            // 0: enough for max_running sequences of max_context positions
+  models::KvType kv_type = models::KvType::kF32;
+  int32_t max_step_tokens = 256;    // prefill + decode tokens per forward pass
+  int32_t max_running = 64;         // sequences in the batch at once
+  int32_t max_context = 2048;       // cap on positions per sequence (and the model's own context)
+};
+
+using RequestId = int64_t;
+// Called with each generated token and its printable piece.
+using StreamCallback = std::function<void(RequestId id, int32_t token, const std::string& piece)>;
+
+struct Request {
+  std::vector<int32_t> prompt;
+  int32_t max_tokens = 256;
+  SamplingParams sampling;
+  StreamCallback on_token;
+};
+
+enum class RequestState { kWaiting, kRunning, kFinished, kCancelled, kFailed };
+
+struct RequestResult {
+  RequestState state = RequestState::kWaiting;
+  std::vector<int32_t> tokens;   // generated
+  std::string text;
+  std::string stop_reason;       // eos, bos, max_tokens, context, cancelled, or the error
+  int32_t prompt_tokens = 0;
+  int32_t reused_prompt_tokens = 0;  // attached from the prefix cache instead of computed
+  int32_t preemptions = 0;
+};
+
+struct EngineStats {
+  int64_t steps = 0;
+  int64_t prefill_tokens = 0;    // computed prompt positions
+  int64_t decode_tokens = 0;
+  int64_t reused_tokens = 0;     // prompt positions served by shared blocks
+  int64_t preemptions = 0;
+  int64_t peak_kv_bytes = 0;
+};
+
+class Engine {
+ public:
+  Engine(const models::LlamaConfig& config, const models::Tokenizer& tokenizer, const EngineOptions& options);
+
+  RequestId submit(Request request);
+  // A running request's continuation: the child shares the parent's KV blocks
+  // and tokens so far, then follows its own sampling (and extra prompt, if any).
+  RequestId fork(RequestId parent, Request continuation);
+  void cancel(RequestId id);
+
+  // One batched forward pass over every running sequence; false when there was nothing to run.
+  bool step(const models::LlamaWeights& weights);
+  void run_until_idle(const models::LlamaWeights& weights);
+
+  bool idle() const { return waiting_.empty() && running_.empty(); }
+  const RequestResult& result(RequestId id) const;
+  const EngineStats& stats() const { return stats_; }
+  const PagedKvCache& kv() const { return kv_; }
+
+ private:
+  struct Sequence {
+    RequestId id;
+    std::vector<int32_t> tokens;  // prompt + generated
+    int32_t prompt_len = 0;
+    int32_t computed = 0;         // positions whose K/V are in the cache
+    int32_t max_tokens = 0;
+    std::unique_ptr<Sampler> sampler;
+    StreamCallback on_token;
+    bool in_cache = false;
+  };
+  void admit();
+  bool waits_for_shared_prefix(const Sequence& s) const;
+  void preempt_one();
+  void finish(Sequence& s, RequestState state, const std::string& reason);
+  void emit(Sequence& s, int32_t token);
+
+  models::LlamaModel model_;
+  const models::Tokenizer& tokenizer_;
+  EngineOptions opt_;
+  PagedKvCache kv_;
+  RequestId next_id_ = 1;
+  std::unordered_map<RequestId, std::unique_ptr<Sequence>> seqs_;
+  std::unordered_map<RequestId, RequestResult> results_;
+  std::deque<RequestId> waiting_;
+  std::vector<RequestId> running_;   // in admission order
+  std::vector<float> logits_;
+  EngineStats stats_;
+};
+
+}  // namespace chorus::runtime
