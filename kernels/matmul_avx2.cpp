@@ -39,25 +39,26 @@ struct LoadBF16 {
 template <class L, int R, int T>
 void float_tile(const typename L::Elem* const* w, const float* const* x, int64_t n, float* y, int64_t y_stride) {
   __m256 acc[R][T];
-  #pragma GCC unroll 4
+  // Every loop over r and t is unrolled, so the accumulators stay in registers.
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 xv[T];
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x[t] + i);
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const __m256 wv = L::load8(w[r] + i);
-      #pragma GCC unroll 4
+#pragma GCC unroll 4
       for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
       float s = hsum(acc[r][t]);
       for (int64_t k = i; k < n; ++k) s += L::load1(w[r] + k) * x[t][k];

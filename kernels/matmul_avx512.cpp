@@ -60,25 +60,26 @@ struct Load512BF16 {
 template <class L, int R, int T>
 void float_tile512(const typename L::Elem* const* w, const float* const* x, int64_t n, float* y, int64_t y_stride) {
   __m512 acc[R][T];
-  #pragma GCC unroll 4
+  // Every loop over r and t is unrolled, so the accumulators stay in registers.
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
     __m512 xv[T];
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int t = 0; t < T; ++t) xv[t] = _mm512_maskz_loadu_ps(m, x[t] + i);
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const __m512 wv = L::load(w[r] + i, m);
-      #pragma GCC unroll 4
+#pragma GCC unroll 4
       for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int t = 0; t < T; ++t)
       y[t * y_stride + r] = hsum(_mm256_add_ps(_mm512_castps512_ps256(acc[r][t]), _mm512_extractf32x8_ps(acc[r][t], 1)));
 }

@@ -228,12 +228,13 @@ template <class Q, class Dot, int R, int T>
 void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* x, int64_t n_sub, float* y,
              int64_t y_stride) {
   __m256 acc[R][T];
-  #pragma GCC unroll 4
+  // Every loop over r and t is unrolled, so the accumulators stay in registers.
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n_sub; ++b) {
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       SubBlock sb;
       Q::unpack(w[r], b, sb);
@@ -241,7 +242,7 @@ void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* 
       const __m256i pair_weights =
           _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
                            _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
-      #pragma GCC unroll 4
+#pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const ActivationBlockQ8& xb = x[t][b];
         __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
@@ -256,9 +257,9 @@ void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* 
       }
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int t = 0; t < T; ++t) y[t * y_stride + r] = hsum(acc[r][t]);
 }
 
@@ -293,6 +294,7 @@ template <class Q, int R, int T>
 void f32_activation_tile(const typename Q::Block* const* w, const float* const* x, int64_t n_sub, float* y,
                          int64_t y_stride) {
   __m256 acc[R][T];
+  // Every loop over r and t is unrolled, so the accumulators stay in registers.
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
