@@ -27,6 +27,7 @@ class ByteLevelBpeTokenizer final : public VocabTokenizer {
                         const PretokenizerSpec& spec, bool add_bos)
       : VocabTokenizer(std::move(vocab), add_bos), pretokenizer_(spec.regexes), ignore_merges_(spec.ignore_merges) {
     merges_.reserve(merges.size());
+    std::string merged;
     for (size_t rank = 0; rank < merges.size(); ++rank) {
       const std::string_view line = merges[rank];
       const auto fail = [&](const std::string& what) {
@@ -39,10 +40,11 @@ class ByteLevelBpeTokenizer final : public VocabTokenizer {
       const std::string_view right = line.substr(space + 1);
       const std::optional<int32_t> left_id = this->vocab().find(left);
       const std::optional<int32_t> right_id = this->vocab().find(right);
-      const std::optional<int32_t> merged_id = this->vocab().find(std::string(left) + std::string(right));
+      merged.assign(left).append(right);
+      const std::optional<int32_t> merged_id = this->vocab().find(merged);
       if (!left_id) fail(fmt::format("'{}' is not in the vocabulary", left));
       if (!right_id) fail(fmt::format("'{}' is not in the vocabulary", right));
-      if (!merged_id) fail(fmt::format("'{}{}' is not in the vocabulary", left, right));
+      if (!merged_id) fail(fmt::format("'{}' is not in the vocabulary", merged));
       // The first occurrence of a pair keeps the lowest rank.
       merges_.emplace(pair_key(*left_id, *right_id), Merge{static_cast<int32_t>(rank), *merged_id});
     }
