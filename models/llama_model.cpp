@@ -104,8 +104,12 @@ void LlamaModel::attention(int layer, int64_t n_rows, KvState& kv) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const bool f16 = kv.type() == KvType::kF16;
   int32_t max_pos = 0;
-  for (int64_t r = 0; r < n_rows; ++r) max_pos = std::max(max_pos, s_.row_pos[r]);
-#pragma omp parallel
+  int64_t work = 0;  // score products, to keep tiny attention off the thread team
+  for (int64_t r = 0; r < n_rows; ++r) {
+    max_pos = std::max(max_pos, s_.row_pos[r]);
+    work += (s_.row_pos[r] + 1) * c.n_heads * hd;
+  }
+#pragma omp parallel if (work >= (1 << 15))
   {
     std::vector<float> scores(static_cast<size_t>(max_pos) + 1);
 #pragma omp for collapse(2) schedule(dynamic, 1)
