@@ -176,6 +176,15 @@ TEST(Llama2cTokenizer, MatchesRunCEncode) {
   EXPECT_EQ(tok->encode("Hi", /*add_bos=*/false).front(), tok->encode("Hi", true)[1]);
 }
 
+// The Llama 2 vocabulary in llama2.c's layout encodes llama.cpp's Llama 2
+// (llama-spm) test inputs to the same ids: run.c's algorithm is SentencePiece BPE.
+TEST(Llama2cTokenizer, Llama2TokenizerBinMatchesReferenceIds) {
+  const auto tok =
+      chorus::models::load_llama2c_tokenizer(chorus::test::shared_dir() + "/models/llama2-tokenizer/tokenizer.bin", 32000);
+  check_cases(*tok, read_cases(llama_cpp_dir() + "/ggml-vocab-llama-spm.gguf.inp", llama_cpp_dir() + "/ggml-vocab-llama-spm.gguf.out"),
+              /*round_trips=*/true);
+}
+
 TEST(Llama2cTokenizer, PiecesAgreeWithSentencePieceVocabListing) {
   const auto tok = chorus::models::load_llama2c_tokenizer(tok512_path(), 512);
   std::istringstream listing(read_file(chorus::test::shared_dir() + "/models/stories260K/tok512.vocab"));
