@@ -7,7 +7,7 @@
 
 namespace chorus::router {
 
-EvalResult evaluate_router(const RouterModel& m, const std::vector<Example>& ex, bool time_queries) {
+EvalResult evaluate_router(const RouterModel& m, const std::vector<Example>& ex, bool time_queries, int repeats) {
   EvalResult r;
   const auto scored = score_examples(m, ex, m.guard.score);
   for (const auto& s : scored) (s.gold < 0 ? r.n_ood : r.n_in_domain)++;
@@ -22,11 +22,15 @@ EvalResult evaluate_router(const RouterModel& m, const std::vector<Example>& ex,
       if (&e - ex.data() > 50) break;
     }
     for (const auto& e : ex) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const auto p = m.predict(e.text);
-      const auto t1 = std::chrono::steady_clock::now();
-      sink = sink + p.category;
-      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      double best = 1e30;
+      for (int k = 0; k < std::max(1, repeats); ++k) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto p = m.predict(e.text);
+        const auto t1 = std::chrono::steady_clock::now();
+        sink = sink + p.category;
+        best = std::min(best, std::chrono::duration<double, std::milli>(t1 - t0).count());
+      }
+      ms.push_back(best);
     }
     std::sort(ms.begin(), ms.end());
     auto q = [&](double f) { return ms[std::min(ms.size() - 1, static_cast<size_t>(f * (ms.size() - 1) + 0.5))]; };
@@ -48,7 +52,8 @@ nlohmann::json EvalResult::to_json(size_t curve_points) const {
                       {"p99_ms", p99_ms},
                       {"mean_ms", mean_ms},
                       {"n_in_domain", n_in_domain},
-                      {"n_ood", n_ood}};
+                      {"n_ood", n_ood},
+                      {"timing", "per query, one thread, fastest of repeated runs"}};
   if (curve_points > 0) j["curve"] = curve_to_json(thin_curve(curve, curve_points));
   return j;
 }

@@ -22,7 +22,10 @@ struct EvalResult {
   nlohmann::json to_json(size_t curve_points) const;
 };
 
-// time_queries: time each full route (features + classifier + guard) alone.
-EvalResult evaluate_router(const RouterModel& m, const std::vector<Example>& ex, bool time_queries = true);
+// time_queries: time each full route (features + classifier + guard) alone,
+// `repeats` times; a query's latency is the fastest of its repeats, so that a
+// preemption by another process on a shared machine does not count as routing time.
+EvalResult evaluate_router(const RouterModel& m, const std::vector<Example>& ex, bool time_queries = true,
+                           int repeats = 3);
 
 }  // namespace chorus::router

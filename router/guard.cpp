@@ -95,10 +95,15 @@ std::vector<CurvePoint> sweep(const std::vector<Scored>& s) {
   return out;
 }
 
-CurvePoint calibrate(const std::vector<Scored>& s) {
+CurvePoint calibrate(const std::vector<Scored>& s, double min_ood_recall) {
   const auto curve = sweep(s);
   bool any_ood = std::any_of(s.begin(), s.end(), [](const Scored& x) { return x.gold < 0; });
   if (!any_ood) return curve.front();
+  if (min_ood_recall > 0) {
+    for (const auto& p : curve)  // recall rises and accuracy falls along the sweep
+      if (p.ood_recall >= min_ood_recall) return p;
+    return curve.back();
+  }
   CurvePoint best = curve.front();
   for (const auto& p : curve)
     if (p.gqr > best.gqr) best = p;

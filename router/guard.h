@@ -48,7 +48,9 @@ CurvePoint measure(const std::vector<Scored>& s, float threshold);
 std::vector<CurvePoint> sweep(const std::vector<Scored>& s);
 // The point with the best GQR (ties → the lower threshold); if there are no
 // out-of-domain queries, the threshold that rejects nothing.
-CurvePoint calibrate(const std::vector<Scored>& s);
+// With min_ood_recall > 0: instead the most accurate point whose OOD recall is at
+// least that (the highest-recall point if none reaches it).
+CurvePoint calibrate(const std::vector<Scored>& s, double min_ood_recall = 0.0);
 // At most n points of a sweep, evenly spaced, always with the ends.
 std::vector<CurvePoint> thin_curve(const std::vector<CurvePoint>& curve, size_t n);
 nlohmann::json curve_to_json(const std::vector<CurvePoint>& curve);

@@ -141,7 +141,12 @@ std::vector<Featurizer::Term> Featurizer::counts(std::string_view text) const {
       raw.emplace_back(h.bucket(D), 1.0f);
     }
     if (cfg_.char_max > 0) {
-      std::u32string w = U"<" + utf8_decode(words[i]) + U">";
+      const std::u32string cps = utf8_decode(words[i]);
+      std::u32string w;
+      w.reserve(cps.size() + 2);
+      w.push_back(U'<');
+      w.append(cps);
+      w.push_back(U'>');
       const int L = static_cast<int>(w.size());
       for (int n = cfg_.char_min; n <= cfg_.char_max; ++n) {
         for (int s = 0; s + n <= L; ++s) {

@@ -18,7 +18,7 @@
 namespace chorus::router {
 
 struct FeatureConfig {
-  uint32_t dim = 1u << 16;   // hash buckets
+  uint32_t dim = 1u << 15;   // hash buckets
   int word_ngrams = 2;       // 1 = unigrams, 2 = + bigrams
   int char_min = 2;          // character n-grams of the padded word "<word>"
   int char_max = 5;

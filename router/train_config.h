@@ -11,13 +11,13 @@
 namespace chorus::router {
 
 struct TrainConfig {
-  int hidden = 512;            // WideMLP only
+  int hidden = 256;            // WideMLP only
   int max_epochs = 30;
-  int patience = 4;            // epochs without a better validation score
+  int patience = 5;            // epochs without a better validation score
   int batch = 32;
   float lr = 2e-3f;
   float weight_decay = 0.0f;
-  float dropout_input = 0.2f;  // drop whole input features
+  float dropout_input = 0.3f;  // drop whole input features
   float dropout_hidden = 0.5f; // WideMLP only
   float label_smoothing = 0.0f;
   uint64_t seed = 1;

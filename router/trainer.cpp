@@ -121,8 +121,9 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
                                                     best.gqr, best.threshold)
                                       : "",
                           secs));
-    // Select on GQR when there is out-of-domain validation data, with accuracy as a tie-break.
-    return val_has_ood ? best.gqr + 1e-3 * none.in_domain_accuracy : none.in_domain_accuracy;
+    // With out-of-domain validation data, select on the mean of the calibrated GQR
+    // score and the accuracy without rejection: GQR alone is noisy (few OOD queries).
+    return val_has_ood ? 0.5 * (best.gqr + none.in_domain_accuracy) : none.in_domain_accuracy;
   };
   TrainConfig tc = opt.train;
   if (opt.kind == ModelKind::kWideMLP) {
@@ -143,10 +144,15 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
   for (auto gs : choices) {
     if (vx.empty()) break;
     const auto s = score_val(gs);
-    const CurvePoint p = calibrate(s);
+    const CurvePoint p = calibrate(s, opt.min_ood_recall);
     cal[guard_score_name(gs)] = {{"threshold", p.threshold}, {"in_domain_accuracy", p.in_domain_accuracy},
                                  {"ood_recall", p.ood_recall}, {"gqr_score", p.gqr}};
-    if (p.gqr > chosen.gqr + 1e-9) chosen = p, m.guard = {gs, p.threshold};
+    const bool better = opt.min_ood_recall > 0
+                            ? (p.ood_recall >= opt.min_ood_recall) > (chosen.ood_recall >= opt.min_ood_recall) ||
+                                  ((p.ood_recall >= opt.min_ood_recall) == (chosen.ood_recall >= opt.min_ood_recall) &&
+                                   p.in_domain_accuracy > chosen.in_domain_accuracy + 1e-9)
+                            : p.gqr > chosen.gqr + 1e-9;
+    if (chosen.gqr < 0 || better) chosen = p, m.guard = {gs, p.threshold};
   }
   if (vx.empty() || !val_has_ood) {
     // No out-of-domain validation data: accept everything the classifier accepts.
@@ -157,6 +163,8 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
             {"hidden", opt.kind == ModelKind::kWideMLP ? tc.hidden : 0},
             {"ood_class", ood_class},
             {"fine_labels", opt.fine_labels},
+            {"calibration", opt.min_ood_recall > 0 ? fmt::format("best accuracy at ood_recall >= {}", opt.min_ood_recall)
+                                                   : std::string("best gqr_score")},
             {"n_train", ts.x.size()},
             {"n_val", vx.size()},
             {"val_calibration", cal}};

@@ -22,6 +22,7 @@ struct RouterTrainOptions {
   bool fine_labels = true;   // train on fine labels (e.g. intents) and sum them into categories
   std::string guard_score = "auto";  // max_prob | energy | auto (best GQR on validation)
   float ood_weight = 1.0f;   // loss weight of the out-of-domain class
+  double min_ood_recall = 0;  // > 0: calibrate for the best accuracy at this OOD recall, not the best GQR
   std::function<void(const std::string&)> log;  // per-epoch validation lines
 };
 

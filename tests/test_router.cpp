@@ -326,6 +326,14 @@ TEST(RouterGuard, CalibrationFindsTheSeparatingThreshold) {
   }
   EXPECT_DOUBLE_EQ(curve.front().ood_recall, 1.0 / 21);  // the explicit OOD prediction is always rejected
   EXPECT_DOUBLE_EQ(curve.back().in_domain_accuracy, 0.0);
+  // Constrained calibration: the most accurate point with at least half the OOD queries rejected.
+  const CurvePoint half = calibrate(s, 0.5);
+  EXPECT_GE(half.ood_recall, 0.5);
+  EXPECT_LT(half.threshold, c.threshold);
+  EXPECT_DOUBLE_EQ(half.in_domain_accuracy, 0.9);
+  for (const auto& p : curve)
+    if (p.ood_recall >= 0.5) EXPECT_LE(p.in_domain_accuracy, half.in_domain_accuracy);
+  EXPECT_DOUBLE_EQ(calibrate(s, 1.0).ood_recall, 1.0);
   const auto m = measure(s, c.threshold);
   EXPECT_DOUBLE_EQ(m.gqr, c.gqr);
   EXPECT_EQ(thin_curve(curve, 5).size(), 5u);

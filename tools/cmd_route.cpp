@@ -1,6 +1,7 @@
 // chorus route: routes one text (category → expert), or evaluates a router on
 // a labelled file (accuracy, out-of-domain recall, GQR, latency, curve).
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,10 +19,12 @@ namespace chorus::cli {
 
 namespace {
 struct RouteArgs {
-  std::string router, experts, eval, format = "clinc", labels, domains, split;
+  std::string router, experts, eval, format = "clinc", labels, domains, split, predictions;
   std::vector<std::string> texts;
   bool json = false;
   int curve = 21;
+  int repeats = 3;
+  std::optional<float> threshold;
 };
 }  // namespace
 
@@ -38,16 +41,38 @@ void register_route(CLI::App& app, int& exit_code) {
   cmd->add_option("--split", a->split, "Split to evaluate (default: test if present, else val)");
   cmd->add_option("--curve", a->curve, "Points of the accuracy / OOD-recall curve in the eval JSON (0 = none)")
       ->check(CLI::Range(0, 100000));
+  cmd->add_option("--threshold", a->threshold, "Override the router's calibrated guard threshold");
+  cmd->add_option("--repeats", a->repeats, "Timing: runs per query, the fastest counts")->check(CLI::Range(1, 100));
+  cmd->add_option("--predictions", a->predictions, "Eval: write one JSON line per query (gold, predicted, score) here");
   cmd->add_flag("--json", a->json, "JSON output");
   text->excludes(eval);
   cmd->callback([a, &exit_code] {
-    const Router r = Router::load(a->router);
+    Router r = Router::load(a->router);
+    if (a->threshold) {
+      auto m = std::make_shared<router::RouterModel>(r.model());
+      m->guard.threshold = *a->threshold;
+      r = Router(std::move(m));
+    }
     if (!a->eval.empty()) {
       const auto data = router::load_dataset(a->eval, a->format, router::parse_label_mode(a->labels), a->domains);
       const std::string split = a->split.empty() ? router::eval_split(data) : a->split;
       const auto& ex = data.split(split);
       if (ex.empty()) throw Error(ErrorCode::kInvalidArgument, fmt::format("{}: split '{}' is empty", a->eval, split));
-      const auto res = router::evaluate_router(r.model(), ex, true);
+      if (!a->predictions.empty()) {
+        std::FILE* f = std::fopen(a->predictions.c_str(), "w");
+        if (!f) throw Error(ErrorCode::kIo, fmt::format("cannot open {} for writing", a->predictions));
+        for (const auto& e : ex) {
+          const auto p = r.model().predict(e.text);
+          const nlohmann::json line = {{"text", e.text},
+                                       {"gold", e.category},
+                                       {"predicted", p.category >= 0 ? r.model().categories[p.category] : ""},
+                                       {"score", p.score},
+                                       {"out_of_domain", p.out_of_domain}};
+          std::fprintf(f, "%s\n", line.dump().c_str());
+        }
+        std::fclose(f);
+      }
+      const auto res = router::evaluate_router(r.model(), ex, true, a->repeats);
       nlohmann::json j = res.to_json(static_cast<size_t>(a->curve));
       j["split"] = split;
       j["guard_score"] = router::guard_score_name(r.model().guard.score);

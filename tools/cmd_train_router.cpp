@@ -16,10 +16,11 @@ namespace {
 struct TrainRouterArgs {
   std::string data, format = "clinc", labels, out, model = "widemlp", domains, guard = "auto";
   uint64_t seed = 1;
-  int hidden = 512, epochs = 30, patience = 4, batch = 32;
-  int dim_log2 = 16;
-  float lr = 2e-3f, dropout_in = 0.2f, dropout_hidden = 0.5f, ood_weight = 1.0f, char_weight = 1.0f, wd = 0.0f;
+  int hidden = 256, epochs = 30, patience = 5, batch = 32;
+  int dim_log2 = 15;
+  float lr = 2e-3f, dropout_in = 0.3f, dropout_hidden = 0.5f, ood_weight = 1.0f, char_weight = 1.0f, wd = 0.0f;
   float label_smoothing = 0.0f;
+  double min_ood_recall = 0.0;
   bool no_ood_class = false, coarse = false, quiet = false, json = false;
 };
 }  // namespace
@@ -47,6 +48,9 @@ void register_train_router(CLI::App& app, int& exit_code) {
   cmd->add_option("--char-weight", a->char_weight, "Weight of character n-grams vs words");
   cmd->add_option("--ood-weight", a->ood_weight, "Loss weight of the out-of-domain class");
   cmd->add_option("--guard-score", a->guard, "max_prob|energy|auto")->check(CLI::IsMember({"max_prob", "energy", "auto"}));
+  cmd->add_option("--min-ood-recall", a->min_ood_recall,
+                  "Calibrate the guard for the best accuracy at this OOD recall (default: best GQR)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--no-ood-class", a->no_ood_class, "Do not train an explicit out-of-domain class");
   cmd->add_flag("--coarse", a->coarse, "Train on categories directly, not on fine labels");
   cmd->add_flag("--quiet", a->quiet, "No progress bar or epoch lines");
@@ -72,6 +76,7 @@ void register_train_router(CLI::App& app, int& exit_code) {
     opt.fine_labels = !a->coarse;
     opt.ood_weight = a->ood_weight;
     opt.guard_score = a->guard;
+    opt.min_ood_recall = a->min_ood_recall;
     if (!a->quiet) opt.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     if (!a->quiet)
       std::fprintf(stderr, "train-router: %zu train, %zu val examples; model %s\n", data.split("train").size(),

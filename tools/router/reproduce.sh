@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Trains and evaluates the routers whose validation figures are in
+# docs/router.md, and writes them to docs/bench/router_val.json.
+#   tools/router/reproduce.sh [BUILD_DIR] [OUT_DIR]
+# Takes a few minutes per router on one free core (longer on a busy machine).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${1:-$ROOT/build}"
+OUT="${2:-$ROOT/build/router-runs}"
+SHARED="${CHORUS_SHARED_DIR:-$ROOT/../shared}"
+CHORUS="$BUILD/chorus"
+CLINC="$SHARED/data/clinc150/data_dev.json"
+mkdir -p "$OUT" "$ROOT/docs/bench"
+
+python3 "$ROOT/tools/router/mmlu_to_router.py" --mmlu "$SHARED/data/mmlu" --labels domain --out "$OUT/mmlu_domain.jsonl"
+python3 "$ROOT/tools/router/mmlu_to_router.py" --mmlu "$SHARED/data/mmlu" --labels category --out "$OUT/mmlu_category.jsonl"
+
+# name | train-router arguments (the eval uses the same --format/--labels)
+RUNS=(
+  "clinc_domain_widemlp|--data $CLINC --format clinc --labels domain --model widemlp"
+  "clinc_domain_linear|--data $CLINC --format clinc --labels domain --model linear"
+  "clinc_intent_widemlp|--data $CLINC --format clinc --labels intent --model widemlp"
+  "clinc_intent_linear|--data $CLINC --format clinc --labels intent --model linear"
+  "mmlu_domain_widemlp|--data $OUT/mmlu_domain.jsonl --format jsonl --model widemlp"
+  "mmlu_category_widemlp|--data $OUT/mmlu_category.jsonl --format jsonl --model widemlp"
+)
+EXTRA="${ROUTER_TRAIN_ARGS:-}"
+echo "{" > "$OUT/results.json.part"
+first=1
+for run in "${RUNS[@]}"; do
+  name="${run%%|*}"
+  args="${run#*|}"
+  echo "== $name"
+  # shellcheck disable=SC2086
+  "$CHORUS" train-router $args $EXTRA --seed 1 --out "$OUT/$name.router"
+  data=$(echo "$args" | sed -E 's/.*--data ([^ ]+).*/\1/')
+  fmt=$(echo "$args" | sed -E 's/.*--format ([^ ]+).*/\1/')
+  labels=$(echo "$args" | grep -oE -- '--labels [a-z]+' || true)
+  # Validation figures: the CLINC dev file has no test split; the MMLU files do, so ask for val.
+  # shellcheck disable=SC2086
+  "$CHORUS" route --router "$OUT/$name.router" --eval "$data" --format "$fmt" $labels --split val --json --curve 21 \
+    > "$OUT/$name.eval.json"
+  [ $first -eq 1 ] || echo "," >> "$OUT/results.json.part"
+  first=0
+  printf '"%s": ' "$name" >> "$OUT/results.json.part"
+  cat "$OUT/$name.eval.json" >> "$OUT/results.json.part"
+done
+echo "}" >> "$OUT/results.json.part"
+python3 -m json.tool "$OUT/results.json.part" > "$ROOT/docs/bench/router_val.json"
+echo "wrote $ROOT/docs/bench/router_val.json"
