@@ -279,39 +279,143 @@ void rows_q8(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
 
 // ---- the same weight types against f32 activations ----------------------------
 //
-// Each 32-element sub-block is dequantized in registers, 8 lanes at a time
-// (w = q·(scale·sub_scale) + (scale·offset + min), one FMA), and the 4 weight
-// vectors serve every token of the tile.
+// Per 32-element sub-block the quants are widened straight from memory to 4×8
+// floats q_f (k-quant sub-scales multiplied in where they vary inside the
+// sub-block), so that w = scale·q_f + bias; then per token
+//   acc += scale·(Σ q_f·x) + bias·(Σ x)
+// with Σx kept as a vector (the lanes are summed once, at the end).
 
-template <class Q>
-__m256 quants_to_float(__m256i q, int group) {  // elements 8·group .. 8·group+7
-  const __m128i half = group < 2 ? _mm256_castsi256_si128(q) : _mm256_extracti128_si256(q, 1);
-  const __m128i eight = group % 2 ? _mm_srli_si128(half, 8) : half;
-  return _mm256_cvtepi32_ps(Q::kSigned ? _mm256_cvtepi8_epi32(eight) : _mm256_cvtepu8_epi32(eight));
+// Bytes p[0..7] as 8 i32 lanes.
+__m256i widen8(const uint8_t* p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
+__m256i widen8(const int8_t* p) { return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
+__m256 to_float(__m256i v) { return _mm256_cvtepi32_ps(v); }
+// Lane i = 16 where bit i of `bits` is set, else 0 (the 5th bit of 5-bit quants).
+__m256i bits_as_16(uint32_t bits) {
+  const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256i set = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(bits)), lane_bit), lane_bit);
+  return _mm256_and_si256(set, _mm256_set1_epi32(16));
+}
+
+struct FloatQuants {
+  __m256 q[4];  // elements 8g .. 8g+7 in q[g]
+  float scale, bias;
+};
+
+// Element j of a 32-block: low nibble of qs[j] (j < 16), high nibble of qs[j-16].
+void nibbles_as_float(const uint8_t* qs, FloatQuants& f) {
+  for (int h = 0; h < 2; ++h) {
+    const __m256i v = widen8(qs + 8 * h);
+    f.q[h] = to_float(_mm256_and_si256(v, _mm256_set1_epi32(0x0F)));
+    f.q[h + 2] = to_float(_mm256_srli_epi32(v, 4));
+  }
+}
+void nibbles_with_fifth_bit_as_float(const uint8_t* qs, const uint8_t* qh_bytes, FloatQuants& f) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i v = widen8(qs + 8 * h);
+    f.q[h] = to_float(_mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi32(0x0F)), bits_as_16(qh >> (8 * h))));
+    f.q[h + 2] = to_float(_mm256_or_si256(_mm256_srli_epi32(v, 4), bits_as_16(qh >> (16 + 8 * h))));
+  }
+}
+
+void float_quants(const BlockQ8_0* row, int64_t b, FloatQuants& f) {
+  for (int g = 0; g < 4; ++g) f.q[g] = to_float(widen8(row[b].qs + 8 * g));
+  f.scale = half_to_float(row[b].d), f.bias = 0.0f;
+}
+void float_quants(const BlockQ4_0* row, int64_t b, FloatQuants& f) {
+  nibbles_as_float(row[b].qs, f);
+  f.scale = half_to_float(row[b].d), f.bias = -8.0f * f.scale;
+}
+void float_quants(const BlockQ4_1* row, int64_t b, FloatQuants& f) {
+  nibbles_as_float(row[b].qs, f);
+  f.scale = half_to_float(row[b].d), f.bias = half_to_float(row[b].m);
+}
+void float_quants(const BlockQ5_0* row, int64_t b, FloatQuants& f) {
+  nibbles_with_fifth_bit_as_float(row[b].qs, row[b].qh, f);
+  f.scale = half_to_float(row[b].d), f.bias = -16.0f * f.scale;
+}
+void float_quants(const BlockQ5_1* row, int64_t b, FloatQuants& f) {
+  nibbles_with_fifth_bit_as_float(row[b].qs, row[b].qh, f);
+  f.scale = half_to_float(row[b].d), f.bias = half_to_float(row[b].m);
+}
+void float_quants(const BlockQ4_K* row, int64_t b, FloatQuants& f) {
+  const BlockQ4_K& blk = row[b / 8];
+  const int sub = static_cast<int>(b % 8);
+  uint8_t sc, m;
+  k_quant_scale_min(sub, blk.scales, &sc, &m);
+  const uint8_t* qs = blk.qs + 32 * (sub / 2);
+  for (int g = 0; g < 4; ++g) {
+    const __m256i v = widen8(qs + 8 * g);
+    f.q[g] = to_float(sub % 2 ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, _mm256_set1_epi32(0x0F)));
+  }
+  f.scale = half_to_float(blk.d) * sc, f.bias = -half_to_float(blk.dmin) * m;
+}
+void float_quants(const BlockQ5_K* row, int64_t b, FloatQuants& f) {
+  const BlockQ5_K& blk = row[b / 8];
+  const int sub = static_cast<int>(b % 8);
+  uint8_t sc, m;
+  k_quant_scale_min(sub, blk.scales, &sc, &m);
+  const uint8_t* qs = blk.qs + 32 * (sub / 2);
+  const __m256i bit = _mm256_set1_epi32(1 << sub);
+  for (int g = 0; g < 4; ++g) {
+    const __m256i v = widen8(qs + 8 * g);
+    const __m256i low = sub % 2 ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, _mm256_set1_epi32(0x0F));
+    const __m256i set = _mm256_cmpeq_epi32(_mm256_and_si256(widen8(blk.qh + 8 * g), bit), bit);
+    f.q[g] = to_float(_mm256_or_si256(low, _mm256_and_si256(set, _mm256_set1_epi32(16))));
+  }
+  f.scale = half_to_float(blk.d) * sc, f.bias = -half_to_float(blk.dmin) * m;
+}
+void float_quants(const BlockQ6_K* row, int64_t b, FloatQuants& f) {
+  const BlockQ6_K& blk = row[b / 8];
+  const int j = static_cast<int>(b % 8), half = j / 4, k = j % 4;
+  const uint8_t* ql = blk.ql + 64 * half + 32 * (k % 2);
+  const uint8_t* qh = blk.qh + 32 * half;
+  const __m128i shift = _mm_cvtsi32_si128(2 * k);
+  for (int g = 0; g < 4; ++g) {
+    const __m256i l = widen8(ql + 8 * g);
+    const __m256i low = k >= 2 ? _mm256_srli_epi32(l, 4) : _mm256_and_si256(l, _mm256_set1_epi32(0x0F));
+    const __m256i high = _mm256_and_si256(_mm256_srl_epi32(widen8(qh + 8 * g), shift), _mm256_set1_epi32(3));
+    const __m256i q = _mm256_sub_epi32(_mm256_or_si256(low, _mm256_slli_epi32(high, 4)), _mm256_set1_epi32(32));
+    // (q - 32)·sub_scale is at most 32·128 in magnitude: exact in f32.
+    f.q[g] = _mm256_mul_ps(to_float(q), _mm256_set1_ps(static_cast<float>(blk.scales[2 * j + g / 2])));
+  }
+  f.scale = half_to_float(blk.d), f.bias = 0.0f;
 }
 
 template <class Q, int R, int T>
 void f32_activation_tile(const typename Q::Block* const* w, const float* const* x, int64_t n_sub, float* y,
                          int64_t y_stride) {
+  constexpr bool kBias = Q::kOffset != 0 || Q::kHasMin;
   __m256 acc[R][T];
-  // Every loop over r and t is unrolled, so the accumulators stay in registers.
+  // Every loop over r, t and g is unrolled, so the accumulators stay in registers.
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n_sub; ++b) {
+    __m256 x_sum[T];
+    if constexpr (kBias) {
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const float* xb = x[t] + 32 * b;
+        x_sum[t] = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
+                                 _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
+      }
+    }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      SubBlock sb;
-      Q::unpack(w[r], b, sb);
-      const __m256 bias = _mm256_set1_ps(sb.scale * static_cast<float>(Q::kOffset) + (Q::kHasMin ? sb.min : 0.0f));
+      FloatQuants f;
+      float_quants(w[r], b, f);
+      const __m256 scale = _mm256_set1_ps(f.scale), bias = _mm256_set1_ps(f.bias);
 #pragma GCC unroll 4
-      for (int g = 0; g < 4; ++g) {
-        const __m256 scale = _mm256_set1_ps(sb.scale * static_cast<float>(sb.sub_scale[g / 2]));
-        const __m256 wv = _mm256_fmadd_ps(quants_to_float<Q>(sb.q, g), scale, bias);
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t)
-          acc[r][t] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[t] + 32 * b + 8 * g), acc[r][t]);
+      for (int t = 0; t < T; ++t) {
+        const float* xb = x[t] + 32 * b;
+        __m256 dot = _mm256_mul_ps(f.q[0], _mm256_loadu_ps(xb));
+#pragma GCC unroll 3
+        for (int g = 1; g < 4; ++g) dot = _mm256_fmadd_ps(f.q[g], _mm256_loadu_ps(xb + 8 * g), dot);
+        acc[r][t] = _mm256_fmadd_ps(dot, scale, acc[r][t]);
+        if constexpr (kBias) acc[r][t] = _mm256_fmadd_ps(bias, x_sum[t], acc[r][t]);
       }
     }
   }
