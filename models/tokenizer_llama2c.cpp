@@ -109,8 +109,7 @@ class ByteReader {
 
 }  // namespace
 
-std::unique_ptr<Tokenizer> load_llama2c_tokenizer(std::span<const uint8_t> bytes, int32_t vocab_size,
-                                                  const std::string& name) {
+Vocabulary read_llama2c_vocabulary(std::span<const uint8_t> bytes, int32_t vocab_size, const std::string& name) {
   if (vocab_size <= 0)
     throw Error(ErrorCode::kInvalidArgument, fmt::format("{}: vocabulary size {} must be positive", name, vocab_size));
   ByteReader reader(bytes, name);
@@ -137,15 +136,30 @@ std::unique_ptr<Tokenizer> load_llama2c_tokenizer(std::span<const uint8_t> bytes
   if (vocab_size > 1) vocab.bos = 1;
   if (vocab_size > 2) vocab.eos = 2;
   if (vocab.eos >= 0) vocab.end_of_generation.push_back(vocab.eos);
-  return std::make_unique<Llama2cTokenizer>(std::move(vocab));
+  return vocab;
+}
+
+std::unique_ptr<Tokenizer> load_llama2c_tokenizer(std::span<const uint8_t> bytes, int32_t vocab_size,
+                                                  const std::string& name) {
+  return std::make_unique<Llama2cTokenizer>(read_llama2c_vocabulary(bytes, vocab_size, name));
+}
+
+namespace {
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kIo, fmt::format("{}: cannot open the tokenizer file", path));
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error(ErrorCode::kIo, fmt::format("{}: read failed", path));
+  return bytes;
+}
+}  // namespace
+
+Vocabulary read_llama2c_vocabulary(const std::string& path, int32_t vocab_size) {
+  return read_llama2c_vocabulary(std::span<const uint8_t>(read_file(path)), vocab_size, path);
 }
 
 std::unique_ptr<Tokenizer> load_llama2c_tokenizer(const std::string& path, int32_t vocab_size) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, fmt::format("{}: cannot open the tokenizer file", path));
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error(ErrorCode::kIo, fmt::format("{}: read failed", path));
-  return load_llama2c_tokenizer(std::span<const uint8_t>(bytes), vocab_size, path);
+  return load_llama2c_tokenizer(std::span<const uint8_t>(read_file(path)), vocab_size, path);
 }
 
 }  // namespace chorus::models

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -52,5 +53,14 @@ struct Vocabulary {
 
 // The byte a "<0xXX>" token text stands for (two upper- or lower-case hex digits).
 std::optional<uint8_t> parse_byte_token(std::string_view text);
+
+}  // namespace chorus::models
+
+namespace chorus::models {
+
+// The entries of a llama2.c tokenizer.bin, as stored (pieces with spaces, not "▁");
+// throws chorus::Error naming the file, offset and field.
+Vocabulary read_llama2c_vocabulary(std::span<const uint8_t> bytes, int32_t vocab_size, const std::string& name);
+Vocabulary read_llama2c_vocabulary(const std::string& path, int32_t vocab_size);
 
 }  // namespace chorus::models
