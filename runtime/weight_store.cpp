@@ -10,7 +10,6 @@
 #include <fmt/format.h>
 
 #include "chorus/error.h"
-#include "runtime/anonymous_buffer.h"
 #include "runtime/byte_size.h"
 #include "runtime/expert_layout.h"
 #include "runtime/tier_moves.h"
@@ -27,7 +26,7 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 // A compute-ready copy of an expert and the views the forward pass reads.
 struct ResidentCopy {
-  AnonymousBuffer buffer;
+  PooledBuffer buffer;
   models::ModelFile file;  // tensors view `buffer`
   models::LlamaWeights weights;
 };
@@ -47,7 +46,7 @@ struct WeightStore::Expert {
   ExpertLayout layout;
 
   // Guarded by the store's mutex.
-  AnonymousBuffer host;                    // empty when not in the host tier
+  PooledBuffer host;                       // empty when not in the host tier
   std::unique_ptr<ResidentCopy> resident;  // null when not resident
   bool loading_host = false;               // a loader thread is filling a host copy
   bool loading_resident = false;           // ... a resident copy (both hold their reservation)
@@ -67,7 +66,7 @@ struct WeightStore::Expert {
 
 // Copies evicted under the lock, freed (and page caches dropped) after it.
 struct WeightStore::Freed {
-  std::vector<AnonymousBuffer> buffers;
+  std::vector<PooledBuffer> buffers;
   std::vector<std::unique_ptr<ResidentCopy>> copies;
   std::vector<std::string> to_disk;  // files whose experts left both RAM tiers
 
@@ -106,7 +105,10 @@ void PinnedExpert::release() {
 // ---- WeightStore ----
 
 WeightStore::WeightStore(std::vector<ExpertSpec> experts, const StoreBudgets& budgets, WeightStoreOptions options)
-    : options_(std::move(options)), loader_(options_.loader_threads) {
+    : options_(std::move(options)),
+      resident_pages_(budgets.resident_bytes, options_.huge_pages),
+      host_pages_(budgets.host_bytes, options_.huge_pages),
+      loader_(options_.loader_threads) {
   if (!options_.policy) options_.policy = std::make_unique<LruPolicy>();
   resident_.limit = budgets.resident_bytes;
   host_.limit = budgets.host_bytes;
@@ -128,6 +130,10 @@ WeightStore::WeightStore(std::vector<ExpertSpec> experts, const StoreBudgets& bu
     }
     e->spec = std::move(spec);
     experts_.push_back(std::move(e));
+  }
+  if (options_.preallocate) {
+    resident_pages_.preallocate();
+    host_pages_.preallocate();
   }
 }
 
@@ -255,7 +261,6 @@ void WeightStore::drop_copy(size_t index, Tier tier, Freed& freed) {
   } else {
     host_.release(e.layout.host_bytes);
     freed.buffers.push_back(std::move(e.host));
-    e.host = AnonymousBuffer();
     ++e.metrics.host_evictions;
   }
   if (!e.resident && e.host.empty()) freed.to_disk.push_back(e.file_ref.path);
@@ -344,21 +349,21 @@ void WeightStore::run_load(size_t index, const std::shared_ptr<LoadJob>& job) {
 
   // The bytes move without the lock; the loading flags keep the expert's copies out of
   // everyone else's reach meanwhile.
-  AnonymousBuffer host;
+  PooledBuffer host;
   std::unique_ptr<ResidentCopy> resident;
   std::vector<MoveRecord> moves;
   std::exception_ptr error;
   try {
     if (load_host) {
       const Clock::time_point t0 = Clock::now();
-      host = AnonymousBuffer(e.layout.host_bytes, options_.huge_pages);
+      host = host_pages_.acquire(e.layout.host_bytes);
       read_host_copy(e.file_ref, e.layout, host.data(), options_.read_chunk_bytes);
       moves.push_back({e.spec.name, Tier::kDisk, Tier::kHost, e.layout.host_bytes, seconds_since(t0)});
     }
     if (load_resident) {
       const Clock::time_point t0 = Clock::now();
       resident = std::make_unique<ResidentCopy>();
-      resident->buffer = AnonymousBuffer(e.layout.resident_bytes, options_.huge_pages);
+      resident->buffer = resident_pages_.acquire(e.layout.resident_bytes);
       const uint8_t* host_bytes = load_host ? host.data() : e.host.data();  // stable: the expert is busy
       if (host_bytes)
         build_resident_from_host(e.file, e.layout, host_bytes, resident->buffer.data());

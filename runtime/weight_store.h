@@ -33,6 +33,7 @@
 #include "runtime/eviction_policy.h"
 #include "runtime/expert_registry.h"
 #include "runtime/loader_queue.h"
+#include "runtime/page_pool.h"
 #include "runtime/store_metrics.h"
 #include "runtime/tier_budget.h"
 
@@ -70,6 +71,7 @@ struct WeightStoreOptions {
   int loader_threads = 1;
   std::unique_ptr<EvictionPolicy> policy;  // nullptr: LruPolicy
   bool huge_pages = true;                  // advise MADV_HUGEPAGE on host and resident copies
+  bool preallocate = false;                // fault both tiers' budgets in at construction (see page_pool.h)
   size_t read_chunk_bytes = 8u << 20;      // pread size for disk reads
   size_t move_history = 1024;              // how many moves the snapshot keeps
 };
@@ -125,6 +127,8 @@ class WeightStore {
   void record_move(Expert& e, Tier from, Tier to, uint64_t bytes, double seconds);
 
   WeightStoreOptions options_;
+  PagePool resident_pages_;  // before experts_: their copies go back to these
+  PagePool host_pages_;
   std::vector<std::unique_ptr<Expert>> experts_;  // fixed after construction
 
   mutable std::mutex mutex_;

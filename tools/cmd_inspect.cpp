@@ -15,6 +15,7 @@ namespace {
 
 struct InspectOptions {
   std::string model;
+  std::string experts;
   bool json = false;
   bool all_metadata = false;
 };
@@ -82,10 +83,20 @@ int run_inspect(const InspectOptions& o) {
 void register_inspect(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<InspectOptions>();
   auto* cmd = app.add_subcommand("inspect", "Show a model file's architecture, hyperparameters, metadata and tensors");
-  cmd->add_option("--model,-m", o->model, "Model file: GGUF or llama2.c checkpoint")->required()->check(CLI::ExistingFile);
+  auto* model = cmd->add_option("--model,-m", o->model, "Model file: GGUF or llama2.c checkpoint")->check(CLI::ExistingFile);
+  auto* experts = cmd->add_option("--experts", o->experts, "experts.json: the weight store's experts, tiers and budgets")
+                      ->check(CLI::ExistingFile)->excludes(model);
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->add_flag("--all-metadata", o->all_metadata, "Print metadata arrays in full");
-  cmd->callback([o, &exit_code] { exit_code = run_inspect(*o); });
+  cmd->callback([o, experts, &exit_code] {
+    if (experts->count() > 0) {
+      print_experts(o->experts, o->json);
+      exit_code = 0;
+    } else {
+      if (o->model.empty()) throw CLI::RequiredError("--model or --experts");
+      exit_code = run_inspect(*o);
+    }
+  });
 }
 
 }  // namespace chorus::cli
