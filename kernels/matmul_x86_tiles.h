@@ -108,118 +108,143 @@ __m256i k_nibbles(const uint8_t* qs, int s) {
   return _mm256_and_si256(raw, _mm256_set1_epi8(0x0F));
 }
 
+// Each weight type: its block, how to decode its per-block scales once
+// (`Scales`, empty for the 32-element types), and how to unpack sub-block s.
+struct NoScales {};
+
 struct Q8_0 {
   using Block = BlockQ8_0;
+  using Scales = NoScales;
   static constexpr bool kUnitPairWeights = true;
   static constexpr int kBlockElems = 32, kOffset = 0;
   static constexpr bool kSigned = true, kHasMin = false;
-  static void unpack(const Block* row, int64_t b, SubBlock& s) {
-    s.q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[b].qs));
+  static void decode(const Block&, Scales&) {}
+  static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
+    s.q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs));
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.scale = half_to_float(row[b].d);
+    s.scale = half_to_float(blk.d);
   }
 };
 struct Q4_0 {
   using Block = BlockQ4_0;
+  using Scales = NoScales;
   static constexpr bool kUnitPairWeights = true;
   static constexpr int kBlockElems = 32, kOffset = -8;
   static constexpr bool kSigned = false, kHasMin = false;
-  static void unpack(const Block* row, int64_t b, SubBlock& s) {
-    s.q = nibbles_in_order(row[b].qs);
+  static void decode(const Block&, Scales&) {}
+  static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
+    s.q = nibbles_in_order(blk.qs);
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.scale = half_to_float(row[b].d);
+    s.scale = half_to_float(blk.d);
   }
 };
 struct Q4_1 {
   using Block = BlockQ4_1;
+  using Scales = NoScales;
   static constexpr bool kUnitPairWeights = true;
   static constexpr int kBlockElems = 32, kOffset = 0;
   static constexpr bool kSigned = false, kHasMin = true;
-  static void unpack(const Block* row, int64_t b, SubBlock& s) {
-    s.q = nibbles_in_order(row[b].qs);
+  static void decode(const Block&, Scales&) {}
+  static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
+    s.q = nibbles_in_order(blk.qs);
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.scale = half_to_float(row[b].d);
-    s.min = half_to_float(row[b].m);
+    s.scale = half_to_float(blk.d);
+    s.min = half_to_float(blk.m);
   }
 };
 struct Q5_0 {
   using Block = BlockQ5_0;
+  using Scales = NoScales;
   static constexpr bool kUnitPairWeights = true;
   static constexpr int kBlockElems = 32, kOffset = -16;
   static constexpr bool kSigned = false, kHasMin = false;
-  static void unpack(const Block* row, int64_t b, SubBlock& s) {
-    s.q = _mm256_or_si256(nibbles_in_order(row[b].qs), fifth_bits(row[b].qh));
+  static void decode(const Block&, Scales&) {}
+  static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
+    s.q = _mm256_or_si256(nibbles_in_order(blk.qs), fifth_bits(blk.qh));
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.scale = half_to_float(row[b].d);
+    s.scale = half_to_float(blk.d);
   }
 };
 struct Q5_1 {
   using Block = BlockQ5_1;
+  using Scales = NoScales;
   static constexpr bool kUnitPairWeights = true;
   static constexpr int kBlockElems = 32, kOffset = 0;
   static constexpr bool kSigned = false, kHasMin = true;
-  static void unpack(const Block* row, int64_t b, SubBlock& s) {
-    s.q = _mm256_or_si256(nibbles_in_order(row[b].qs), fifth_bits(row[b].qh));
+  static void decode(const Block&, Scales&) {}
+  static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
+    s.q = _mm256_or_si256(nibbles_in_order(blk.qs), fifth_bits(blk.qh));
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.scale = half_to_float(row[b].d);
-    s.min = half_to_float(row[b].m);
+    s.scale = half_to_float(blk.d);
+    s.min = half_to_float(blk.m);
   }
 };
+// The 8 six-bit scales and mins of a Q4_K/Q5_K block, decoded once.
+struct KScalesMins {
+  float d, dmin;
+  uint8_t sc[8], m[8];
+};
+template <class Block>
+void decode_k_scales(const Block& blk, KScalesMins& k) {
+  k.d = half_to_float(blk.d);
+  k.dmin = half_to_float(blk.dmin);
+  for (int j = 0; j < 8; ++j) k_quant_scale_min(j, blk.scales, &k.sc[j], &k.m[j]);
+}
 struct Q4_K {
   using Block = BlockQ4_K;
+  using Scales = KScalesMins;
   static constexpr bool kUnitPairWeights = false;
   static constexpr int kBlockElems = 256, kOffset = 0;
   static constexpr bool kSigned = false, kHasMin = true;
-  static void unpack(const Block* row, int64_t b, SubBlock& s) {
-    const Block& blk = row[b / 8];
-    const int sub = static_cast<int>(b % 8);
-    uint8_t sc, m;
-    k_quant_scale_min(sub, blk.scales, &sc, &m);
+  static void decode(const Block& blk, Scales& k) { decode_k_scales(blk, k); }
+  static void unpack(const Block& blk, const Scales& k, int sub, SubBlock& s) {
     s.q = k_nibbles(blk.qs, sub);
-    s.sub_scale[0] = s.sub_scale[1] = sc;
-    s.scale = half_to_float(blk.d);
-    s.min = -half_to_float(blk.dmin) * m;
+    s.sub_scale[0] = s.sub_scale[1] = k.sc[sub];
+    s.scale = k.d;
+    s.min = -k.dmin * k.m[sub];
   }
 };
 struct Q5_K {
   using Block = BlockQ5_K;
+  using Scales = KScalesMins;
   static constexpr bool kUnitPairWeights = false;
   static constexpr int kBlockElems = 256, kOffset = 0;
   static constexpr bool kSigned = false, kHasMin = true;
-  static void unpack(const Block* row, int64_t b, SubBlock& s) {
-    const Block& blk = row[b / 8];
-    const int sub = static_cast<int>(b % 8);
-    uint8_t sc, m;
-    k_quant_scale_min(sub, blk.scales, &sc, &m);
+  static void decode(const Block& blk, Scales& k) { decode_k_scales(blk, k); }
+  static void unpack(const Block& blk, const Scales& k, int sub, SubBlock& s) {
     // The 5th bit of element l is bit `sub` of qh[l].
     const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << sub));
     const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh));
     const __m256i fifth = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(0x10));
     s.q = _mm256_or_si256(k_nibbles(blk.qs, sub), fifth);
-    s.sub_scale[0] = s.sub_scale[1] = sc;
-    s.scale = half_to_float(blk.d);
-    s.min = -half_to_float(blk.dmin) * m;
+    s.sub_scale[0] = s.sub_scale[1] = k.sc[sub];
+    s.scale = k.d;
+    s.min = -k.dmin * k.m[sub];
   }
+};
+struct Q6_KScale {
+  float d;
 };
 struct Q6_K {
   using Block = BlockQ6_K;
+  using Scales = Q6_KScale;
   static constexpr bool kUnitPairWeights = false;
   static constexpr int kBlockElems = 256, kOffset = 0;
   static constexpr bool kSigned = true, kHasMin = false;
+  static void decode(const Block& blk, Scales& k) { k.d = half_to_float(blk.d); }
   // Sub-block j = 4·half + k: low 4 bits from ql (see dequantize.cpp), top 2
   // from bits 2k..2k+1 of qh; one int8 scale per 16 elements.
-  static void unpack(const Block* row, int64_t b, SubBlock& s) {
-    const Block& blk = row[b / 8];
-    const int j = static_cast<int>(b % 8), half = j / 4, k = j % 4;
+  static void unpack(const Block& blk, const Scales& sc, int j, SubBlock& s) {
+    const int half = j / 4, k = j % 4;
     __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.ql + 64 * half + 32 * (k % 2)));
     if (k >= 2) low = _mm256_srli_epi16(low, 4);
     low = _mm256_and_si256(low, _mm256_set1_epi8(0x0F));
     __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh + 32 * half));
-    high = _mm256_and_si256(_mm256_srl_epi16(high, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3));
+    high = _mm256_and_si256(_mm256_srli_epi16(high, 2 * k), _mm256_set1_epi8(3));
     s.q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
     s.sub_scale[0] = blk.scales[2 * j];
     s.sub_scale[1] = blk.scales[2 * j + 1];
-    s.scale = half_to_float(blk.d);
+    s.scale = sc.d;
   }
 };
 
@@ -233,27 +258,36 @@ void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* 
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n_sub; ++b) {
+  constexpr int kSub = Q::kBlockElems / 32;
+  for (int64_t blk = 0; blk < n_sub / kSub; ++blk) {
+    typename Q::Scales scales[R];
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      SubBlock sb;
-      Q::unpack(w[r], b, sb);
-      const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
-      const __m256i pair_weights =
-          _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
-                           _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
+    for (int r = 0; r < R; ++r) Q::decode(w[r][blk], scales[r]);
+    // Unrolled, so each sub-block's index (and nibble half, bit, shift) is a constant.
+#pragma GCC unroll 8
+    for (int sub = 0; sub < kSub; ++sub) {
+      const int64_t b = blk * kSub + sub;
 #pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) {
-        const ActivationBlockQ8& xb = x[t][b];
-        __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
-        if (Q::kSigned) xq = _mm256_sign_epi8(xq, sb.q);
-        __m256i dot = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, pair_weights);
-        if (Q::kOffset != 0)
-          dot = _mm256_add_epi32(dot, _mm256_zextsi128_si256(_mm_cvtsi32_si128(Q::kOffset * xb.sum)));
-        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(sb.scale * xb.d), acc[r][t]);
-        if (Q::kHasMin)
-          acc[r][t] = _mm256_add_ps(acc[r][t],
-                                    _mm256_zextps128_ps256(_mm_set_ss(sb.min * (xb.d * static_cast<float>(xb.sum)))));
+      for (int r = 0; r < R; ++r) {
+        SubBlock sb;
+        Q::unpack(w[r][blk], scales[r], sub, sb);
+        const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
+        const __m256i pair_weights =
+            _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
+                             _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+          const ActivationBlockQ8& xb = x[t][b];
+          __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
+          if (Q::kSigned) xq = _mm256_sign_epi8(xq, sb.q);
+          __m256i dot = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, pair_weights);
+          if (Q::kOffset != 0)
+            dot = _mm256_add_epi32(dot, _mm256_zextsi128_si256(_mm_cvtsi32_si128(Q::kOffset * xb.sum)));
+          acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(sb.scale * xb.d), acc[r][t]);
+          if (Q::kHasMin)
+            acc[r][t] = _mm256_add_ps(
+                acc[r][t], _mm256_zextps128_ps256(_mm_set_ss(sb.min * (xb.d * static_cast<float>(xb.sum)))));
+        }
       }
     }
   }
@@ -319,68 +353,56 @@ void nibbles_with_fifth_bit_as_float(const uint8_t* qs, const uint8_t* qh_bytes,
   }
 }
 
-void float_quants(const BlockQ8_0* row, int64_t b, FloatQuants& f) {
-  for (int g = 0; g < 4; ++g) f.q[g] = to_float(widen8(row[b].qs + 8 * g));
-  f.scale = half_to_float(row[b].d), f.bias = 0.0f;
+void float_quants(const BlockQ8_0& blk, const NoScales&, int, FloatQuants& f) {
+  for (int g = 0; g < 4; ++g) f.q[g] = to_float(widen8(blk.qs + 8 * g));
+  f.scale = half_to_float(blk.d), f.bias = 0.0f;
 }
-void float_quants(const BlockQ4_0* row, int64_t b, FloatQuants& f) {
-  nibbles_as_float(row[b].qs, f);
-  f.scale = half_to_float(row[b].d), f.bias = -8.0f * f.scale;
+void float_quants(const BlockQ4_0& blk, const NoScales&, int, FloatQuants& f) {
+  nibbles_as_float(blk.qs, f);
+  f.scale = half_to_float(blk.d), f.bias = -8.0f * f.scale;
 }
-void float_quants(const BlockQ4_1* row, int64_t b, FloatQuants& f) {
-  nibbles_as_float(row[b].qs, f);
-  f.scale = half_to_float(row[b].d), f.bias = half_to_float(row[b].m);
+void float_quants(const BlockQ4_1& blk, const NoScales&, int, FloatQuants& f) {
+  nibbles_as_float(blk.qs, f);
+  f.scale = half_to_float(blk.d), f.bias = half_to_float(blk.m);
 }
-void float_quants(const BlockQ5_0* row, int64_t b, FloatQuants& f) {
-  nibbles_with_fifth_bit_as_float(row[b].qs, row[b].qh, f);
-  f.scale = half_to_float(row[b].d), f.bias = -16.0f * f.scale;
+void float_quants(const BlockQ5_0& blk, const NoScales&, int, FloatQuants& f) {
+  nibbles_with_fifth_bit_as_float(blk.qs, blk.qh, f);
+  f.scale = half_to_float(blk.d), f.bias = -16.0f * f.scale;
 }
-void float_quants(const BlockQ5_1* row, int64_t b, FloatQuants& f) {
-  nibbles_with_fifth_bit_as_float(row[b].qs, row[b].qh, f);
-  f.scale = half_to_float(row[b].d), f.bias = half_to_float(row[b].m);
+void float_quants(const BlockQ5_1& blk, const NoScales&, int, FloatQuants& f) {
+  nibbles_with_fifth_bit_as_float(blk.qs, blk.qh, f);
+  f.scale = half_to_float(blk.d), f.bias = half_to_float(blk.m);
 }
-void float_quants(const BlockQ4_K* row, int64_t b, FloatQuants& f) {
-  const BlockQ4_K& blk = row[b / 8];
-  const int sub = static_cast<int>(b % 8);
-  uint8_t sc, m;
-  k_quant_scale_min(sub, blk.scales, &sc, &m);
-  const uint8_t* qs = blk.qs + 32 * (sub / 2);
-  for (int g = 0; g < 4; ++g) {
-    const __m256i v = widen8(qs + 8 * g);
-    f.q[g] = to_float(sub % 2 ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, _mm256_set1_epi32(0x0F)));
-  }
-  f.scale = half_to_float(blk.d) * sc, f.bias = -half_to_float(blk.dmin) * m;
+// The 4-bit quants of k-quant sub-block `sub`, group g, as i32 lanes.
+__m256i k_nibbles8(const uint8_t* qs, int sub, int g) {
+  const __m256i v = widen8(qs + 32 * (sub / 2) + 8 * g);
+  return sub % 2 ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, _mm256_set1_epi32(0x0F));
 }
-void float_quants(const BlockQ5_K* row, int64_t b, FloatQuants& f) {
-  const BlockQ5_K& blk = row[b / 8];
-  const int sub = static_cast<int>(b % 8);
-  uint8_t sc, m;
-  k_quant_scale_min(sub, blk.scales, &sc, &m);
-  const uint8_t* qs = blk.qs + 32 * (sub / 2);
+void float_quants(const BlockQ4_K& blk, const KScalesMins& k, int sub, FloatQuants& f) {
+  for (int g = 0; g < 4; ++g) f.q[g] = to_float(k_nibbles8(blk.qs, sub, g));
+  f.scale = k.d * k.sc[sub], f.bias = -k.dmin * k.m[sub];
+}
+void float_quants(const BlockQ5_K& blk, const KScalesMins& k, int sub, FloatQuants& f) {
   const __m256i bit = _mm256_set1_epi32(1 << sub);
   for (int g = 0; g < 4; ++g) {
-    const __m256i v = widen8(qs + 8 * g);
-    const __m256i low = sub % 2 ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, _mm256_set1_epi32(0x0F));
     const __m256i set = _mm256_cmpeq_epi32(_mm256_and_si256(widen8(blk.qh + 8 * g), bit), bit);
-    f.q[g] = to_float(_mm256_or_si256(low, _mm256_and_si256(set, _mm256_set1_epi32(16))));
+    f.q[g] = to_float(_mm256_or_si256(k_nibbles8(blk.qs, sub, g), _mm256_and_si256(set, _mm256_set1_epi32(16))));
   }
-  f.scale = half_to_float(blk.d) * sc, f.bias = -half_to_float(blk.dmin) * m;
+  f.scale = k.d * k.sc[sub], f.bias = -k.dmin * k.m[sub];
 }
-void float_quants(const BlockQ6_K* row, int64_t b, FloatQuants& f) {
-  const BlockQ6_K& blk = row[b / 8];
-  const int j = static_cast<int>(b % 8), half = j / 4, k = j % 4;
-  const uint8_t* ql = blk.ql + 64 * half + 32 * (k % 2);
-  const uint8_t* qh = blk.qh + 32 * half;
-  const __m128i shift = _mm_cvtsi32_si128(2 * k);
+// Q6_K's bit fields are cheaper to assemble 32 at a time: the int8 unpack,
+// then 8-lane widenings of the signed quants.
+void float_quants(const BlockQ6_K& blk, const Q6_KScale& sc, int j, FloatQuants& f) {
+  SubBlock sb;
+  Q6_K::unpack(blk, sc, j, sb);
   for (int g = 0; g < 4; ++g) {
-    const __m256i l = widen8(ql + 8 * g);
-    const __m256i low = k >= 2 ? _mm256_srli_epi32(l, 4) : _mm256_and_si256(l, _mm256_set1_epi32(0x0F));
-    const __m256i high = _mm256_and_si256(_mm256_srl_epi32(widen8(qh + 8 * g), shift), _mm256_set1_epi32(3));
-    const __m256i q = _mm256_sub_epi32(_mm256_or_si256(low, _mm256_slli_epi32(high, 4)), _mm256_set1_epi32(32));
+    const __m128i half = g < 2 ? _mm256_castsi256_si128(sb.q) : _mm256_extracti128_si256(sb.q, 1);
+    const __m128i eight = g % 2 ? _mm_srli_si128(half, 8) : half;
     // (q - 32)·sub_scale is at most 32·128 in magnitude: exact in f32.
-    f.q[g] = _mm256_mul_ps(to_float(q), _mm256_set1_ps(static_cast<float>(blk.scales[2 * j + g / 2])));
+    f.q[g] = _mm256_mul_ps(to_float(_mm256_cvtepi8_epi32(eight)),
+                           _mm256_set1_ps(static_cast<float>(sb.sub_scale[g / 2])));
   }
-  f.scale = half_to_float(blk.d), f.bias = 0.0f;
+  f.scale = sc.d, f.bias = 0.0f;
 }
 
 template <class Q, int R, int T>
@@ -393,29 +415,38 @@ void f32_activation_tile(const typename Q::Block* const* w, const float* const* 
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n_sub; ++b) {
-    __m256 x_sum[T];
-    if constexpr (kBias) {
+  constexpr int kSub = Q::kBlockElems / 32;
+  for (int64_t blk = 0; blk < n_sub / kSub; ++blk) {
+    typename Q::Scales scales[R];
 #pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) {
-        const float* xb = x[t] + 32 * b;
-        x_sum[t] = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                 _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
+    for (int r = 0; r < R; ++r) Q::decode(w[r][blk], scales[r]);
+    // Unrolled, so each sub-block's index (and nibble half, bit, shift) is a constant.
+#pragma GCC unroll 8
+    for (int sub = 0; sub < kSub; ++sub) {
+      const int64_t b = blk * kSub + sub;
+      __m256 x_sum[T];
+      if constexpr (kBias) {
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+          const float* xb = x[t] + 32 * b;
+          x_sum[t] = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
+                                   _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
+        }
       }
-    }
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      FloatQuants f;
-      float_quants(w[r], b, f);
-      const __m256 scale = _mm256_set1_ps(f.scale), bias = _mm256_set1_ps(f.bias);
+      for (int r = 0; r < R; ++r) {
+        FloatQuants f;
+        float_quants(w[r][blk], scales[r], sub, f);
+        const __m256 scale = _mm256_set1_ps(f.scale), bias = _mm256_set1_ps(f.bias);
 #pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) {
-        const float* xb = x[t] + 32 * b;
-        __m256 dot = _mm256_mul_ps(f.q[0], _mm256_loadu_ps(xb));
+        for (int t = 0; t < T; ++t) {
+          const float* xb = x[t] + 32 * b;
+          __m256 dot = _mm256_mul_ps(f.q[0], _mm256_loadu_ps(xb));
 #pragma GCC unroll 3
-        for (int g = 1; g < 4; ++g) dot = _mm256_fmadd_ps(f.q[g], _mm256_loadu_ps(xb + 8 * g), dot);
-        acc[r][t] = _mm256_fmadd_ps(dot, scale, acc[r][t]);
-        if constexpr (kBias) acc[r][t] = _mm256_fmadd_ps(bias, x_sum[t], acc[r][t]);
+          for (int g = 1; g < 4; ++g) dot = _mm256_fmadd_ps(f.q[g], _mm256_loadu_ps(xb + 8 * g), dot);
+          acc[r][t] = _mm256_fmadd_ps(dot, scale, acc[r][t]);
+          if constexpr (kBias) acc[r][t] = _mm256_fmadd_ps(bias, x_sum[t], acc[r][t]);
+        }
       }
     }
   }
