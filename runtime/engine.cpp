@@ -117,12 +117,12 @@ bool Engine::waits_for_shared_prefix(const Sequence& s) const {
 void Engine::admit() {
   for (auto it = waiting_.begin(); it != waiting_.end() && static_cast<int32_t>(running_.size()) < opt_.max_running;) {
     Sequence& s = *seqs_.at(*it);
-    if (waits_for_shared_prefix(s)) { ++it; continue; }
+    if (opt_.share_prefixes && waits_for_shared_prefix(s)) { ++it; continue; }
     const int32_t seq = static_cast<int32_t>(s.id);
     kv_.add_sequence(seq);
     s.in_cache = true;
     // The last prompt token is always computed: its logits choose the first new token.
-    s.computed = kv_.attach_prefix(seq, s.tokens, static_cast<int32_t>(s.tokens.size()) - 1);
+    s.computed = opt_.share_prefixes ? kv_.attach_prefix(seq, s.tokens, static_cast<int32_t>(s.tokens.size()) - 1) : 0;
     results_[s.id].reused_prompt_tokens += s.computed;
     stats_.reused_tokens += s.computed;
     running_.push_back(s.id);
@@ -205,7 +205,8 @@ bool Engine::step(const models::LlamaWeights& weights) {
     const bool was_decode = s.computed >= s.prompt_len;
     (was_decode ? stats_.decode_tokens : stats_.prefill_tokens) += n;
     s.computed += n;
-    kv_.publish_prefix(static_cast<int32_t>(s.id), {s.tokens.data(), static_cast<size_t>(s.prompt_len)}, s.computed);
+    if (opt_.share_prefixes)
+      kv_.publish_prefix(static_cast<int32_t>(s.id), {s.tokens.data(), static_cast<size_t>(s.prompt_len)}, s.computed);
     if (s.computed < static_cast<int32_t>(s.tokens.size())) continue;  // prefill continues next step
 
     std::span<float> row(logits_.data() + i * V, V);

@@ -27,6 +27,7 @@ struct EngineOptions {
   int32_t max_step_tokens = 256;    // prefill + decode tokens per forward pass
   int32_t max_running = 64;         // sequences in the batch at once
   int32_t max_context = 2048;       // cap on positions per sequence (and the model's own context)
+  bool share_prefixes = true;       // attach cached prompt prefixes (off: every prompt is computed)
 };
 
 using RequestId = int64_t;

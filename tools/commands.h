@@ -10,9 +10,12 @@ namespace chorus::cli {
 
 void register_generate(CLI::App& app, int& exit_code);
 void register_inspect(CLI::App& app, int& exit_code);
+void register_synth(CLI::App& app, int& exit_code);
 void register_tokenize(CLI::App& app, int& exit_code);
 void register_route(CLI::App& app, int& exit_code);
 void register_train_router(CLI::App& app, int& exit_code);
+// `chorus bench` (model speed); returns the command so that bench subcommands can be added.
+CLI::App* register_bench(CLI::App& app, int& exit_code);
 // `chorus bench tiers`, added to the `bench` command object.
 void register_bench_tiers(CLI::App& bench, int& exit_code);
 // `chorus inspect --experts`: the registry's experts, their tiers and the budgets.

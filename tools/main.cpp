@@ -13,10 +13,11 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   chorus::cli::register_generate(app, exit_code);
   chorus::cli::register_inspect(app, exit_code);
+  chorus::cli::register_synth(app, exit_code);
   chorus::cli::register_tokenize(app, exit_code);
   chorus::cli::register_route(app, exit_code);
   chorus::cli::register_train_router(app, exit_code);
-  auto* bench = app.add_subcommand("bench", "Benchmarks")->require_subcommand(1);
+  auto* bench = chorus::cli::register_bench(app, exit_code);
   chorus::cli::register_bench_tiers(*bench, exit_code);
   try {
     app.parse(argc, argv);
