@@ -15,12 +15,12 @@
 #include "chorus/error.h"
 #include "kernels/dequantize.h"
 #include "models/llama_model.h"
+#include "models/synthetic_model.h"
 #include "runtime/byte_size.h"
 #include "runtime/contiguous_kv_cache.h"
 #include "runtime/expert_layout.h"
 #include "runtime/expert_registry.h"
 #include "runtime/loaded_model.h"
-#include "runtime/synthetic_expert.h"
 #include "runtime/weight_store.h"
 #include "tests/test_paths.h"
 
@@ -36,14 +36,21 @@ std::string aidreams_tok() { return chorus::test::shared_dir() + "/models/aidrea
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
-// A synthetic expert file in `dir`; returns its path.
+// A small synthetic Llama (dim 64, the first `vocab` tokens of the stories vocabulary) in `dir`; returns its path.
 std::string synthetic(const std::string& dir, const std::string& name, int32_t layers, uint64_t seed,
-                      chorus::kernels::GgmlType type = chorus::kernels::GgmlType::F32) {
-  SyntheticExpertShape shape;
-  shape.n_layers = layers;
-  shape.matrix_type = type;
+                      int32_t vocab = 512) {
+  chorus::models::SyntheticPreset preset{name, {}, true};
+  chorus::models::LlamaConfig& c = preset.config;
+  c.dim = 64;
+  c.hidden_dim = 128;
+  c.n_layers = layers;
+  c.n_heads = c.n_kv_heads = 4;
+  c.head_dim = c.rope_dim = 16;
+  c.vocab_size = vocab;
+  c.context_length = 256;
   const std::string path = dir + "/" + name + ".gguf";
-  write_synthetic_expert(path, shape, seed);
+  chorus::models::write_synthetic_model(preset, chorus::kernels::GgmlType::F32,
+                                        chorus::test::shared_dir() + "/models/stories260K/tok512.bin", seed, path);
   return path;
 }
 
@@ -161,9 +168,10 @@ TEST_F(Registry, TokenizerMustFitTheModel) {
   const std::string llama2_tok = chorus::test::shared_dir() + "/models/llama2-tokenizer/tokenizer.bin";
   expect_error([&] { parse(fmt::format(R"([{{"name": "ad", "model": "{}", "tokenizer": "{}"}}])", aidreams_bin(), llama2_tok)); },
                ErrorCode::kInvalidArgument, {"expert 'ad'", "32000 tokens", "vocabulary of 512"});
-  // A GGUF's own vocabulary is checked too: tiny.gguf has 64 tokens, stories260K 512.
-  expect_error([&] { parse(fmt::format(R"([{{"name": "st", "model": "{}", "tokenizer": "{}"}}])", stories_gguf(), dir_ + "/tiny.gguf")); },
-               ErrorCode::kInvalidArgument, {"expert 'st'", "64 tokens", "vocabulary of 512"});
+  // A GGUF named as the tokenizer is counted by its embedded vocabulary.
+  synthetic(dir_, "vocab256", 1, 2, 256);
+  expect_error([&] { parse(fmt::format(R"([{{"name": "st", "model": "{}", "tokenizer": "vocab256.gguf"}}])", stories_gguf())); },
+               ErrorCode::kInvalidArgument, {"expert 'st'", "256 tokens", "vocabulary of 512"});
   // A llama2.c checkpoint has no vocabulary of its own.
   expect_error([&] { parse(fmt::format(R"([{{"name": "ad", "model": "{}"}}])", aidreams_bin())); },
                ErrorCode::kInvalidArgument, {"expert 'ad'", "no embedded vocabulary"});

@@ -19,10 +19,10 @@
 #include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
+#include "models/synthetic_model.h"
 #include "runtime/byte_size.h"
 #include "runtime/expert_registry.h"
 #include "runtime/page_pool.h"
-#include "runtime/synthetic_expert.h"
 #include "runtime/tier_moves.h"
 #include "runtime/weight_store.h"
 #include "tools/commands.h"
@@ -43,6 +43,7 @@ struct BenchTiersArgs {
   double compute_ms = 40.0;
   int repeats = 2;
   std::string dir;
+  std::string tokenizer = CHORUS_DEFAULT_SHARED_DIR "/models/stories260K/tok512.bin";
   bool json = false;
 };
 
@@ -90,11 +91,28 @@ double cold_read_gb_s(const std::string& path) {
   return static_cast<double>(total) / seconds / 1e9;
 }
 
-runtime::ExpertSpec synthetic_spec(const std::string& dir, const std::string& name, uint64_t bytes, uint64_t seed) {
+// An f32 Llama of width 512 with as many layers as make about `bytes`, and
+// the 512-token vocabulary of `tokenizer`.
+models::SyntheticPreset preset_for_bytes(const std::string& name, uint64_t bytes) {
+  models::SyntheticPreset preset{name, {}, true};
+  models::LlamaConfig& c = preset.config;
+  c.dim = 512;
+  c.hidden_dim = 1536;
+  c.n_heads = c.n_kv_heads = 8;
+  c.head_dim = c.rope_dim = 64;
+  c.vocab_size = 512;
+  c.context_length = 256;
+  const uint64_t per_layer = 4ull * (4ull * c.dim * c.dim + 3ull * c.dim * c.hidden_dim + 2ull * c.dim);
+  c.n_layers = static_cast<int32_t>(std::max<uint64_t>(1, (bytes + per_layer / 2) / per_layer));
+  return preset;
+}
+
+runtime::ExpertSpec synthetic_spec(const BenchTiersArgs& a, const std::string& dir, const std::string& name,
+                                   uint64_t bytes, uint64_t seed) {
   runtime::ExpertSpec spec;
   spec.name = name;
   spec.model_path = (std::filesystem::path(dir) / (name + ".gguf")).string();
-  runtime::write_synthetic_expert(spec.model_path, runtime::synthetic_shape_for_bytes(bytes), seed);
+  models::write_synthetic_model(preset_for_bytes(name, bytes), kernels::GgmlType::F32, a.tokenizer, seed, spec.model_path);
   flush_and_drop(spec.model_path);
   return spec;
 }
@@ -217,7 +235,7 @@ int run_bench_tiers(const BenchTiersArgs& a) {
   nlohmann::json moves = nlohmann::json::array(), limits = nlohmann::json::array(), switches = nlohmann::json::array();
   for (size_t i = 0; i < a.sizes.size(); ++i) {
     const uint64_t bytes = runtime::parse_byte_size(a.sizes[i], "--sizes");
-    const runtime::ExpertSpec spec = synthetic_spec(dir.string(), fmt::format("moves{}", i), bytes, 7 + i);
+    const runtime::ExpertSpec spec = synthetic_spec(a, dir.string(), fmt::format("moves{}", i), bytes, 7 + i);
     const SizeResult r = measure_moves(spec, a.repeats);
     limits.push_back({{"bytes", std::filesystem::file_size(spec.model_path)},
                       {"disk_cold_read_gb_s", r.disk_limit},
@@ -245,7 +263,7 @@ int run_bench_tiers(const BenchTiersArgs& a) {
   } else {
     const uint64_t bytes = runtime::parse_byte_size(a.workload_size, "--workload-size");
     for (int i = 0; i < a.workload_experts; ++i)
-      experts.push_back(synthetic_spec(dir.string(), fmt::format("w{}", i), bytes, 100 + i));
+      experts.push_back(synthetic_spec(a, dir.string(), fmt::format("w{}", i), bytes, 100 + i));
     const uint64_t expert_bytes = std::filesystem::file_size(experts[0].model_path);
     budgets = {expert_bytes * 5 / 2, expert_bytes * static_cast<uint64_t>(a.workload_experts + 1)};  // 2 resident, all host
   }
@@ -299,6 +317,8 @@ void register_bench_tiers(CLI::App& bench, int& exit_code) {
   cmd->add_option("--requests", a->requests, "Requests in the workload")->check(CLI::Range(1, 10000));
   cmd->add_option("--compute-ms", a->compute_ms, "Simulated compute per request")->check(CLI::Range(0.0, 60000.0));
   cmd->add_option("--repeats", a->repeats, "Rounds per move size; the best counts")->check(CLI::Range(1, 20));
+  cmd->add_option("--tokenizer", a->tokenizer, "llama2.c tokenizer.bin (512 tokens or more) for the synthetic experts")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--dir", a->dir, "Where to make the folder for the synthetic files (default: the system temp folder); it is removed after");
   cmd->add_flag("--json", a->json, "JSON output");
   cmd->callback([a, &exit_code] { exit_code = run_bench_tiers(*a); });
