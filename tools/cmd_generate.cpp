@@ -1,10 +1,13 @@
 // chorus generate: one prompt in, text out.
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
+#include "runtime/engine.h"
 #include "runtime/generator.h"
 #include "runtime/loaded_model.h"
 #include "tools/commands.h"
@@ -15,25 +18,80 @@ namespace chorus::cli {
 namespace {
 
 struct GenerateOptions {
-  std::string model, tokenizer, prompt, system;
+  std::string model, tokenizer, prompt, system, prompts_file;
   int32_t max_tokens = 256;
+  int32_t parallel = 4;
   bool chat = false, json = false;
   RuntimeFlags runtime;
   runtime::SamplingParams sampling;
 };
 
+// A chat prompt carries its own special tokens; a plain prompt gets BOS when the vocabulary wants it.
+std::vector<int32_t> encode_prompt(const runtime::LoadedModel& m, const GenerateOptions& o, const std::string& user) {
+  if (!o.chat) return m.tokenizer->encode(user, m.add_bos, /*parse_special=*/false);
+  std::vector<models::ChatMessage> msgs;
+  if (!o.system.empty()) msgs.push_back({"system", o.system});
+  msgs.push_back({"user", user});
+  return m.tokenizer->encode(models::render_chat(m.chat, msgs), false, /*parse_special=*/true);
+}
+
+std::vector<std::string> read_prompt_lines(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorCode::kIo, fmt::format("{}: cannot open the prompts file", path));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  if (lines.empty()) throw Error(ErrorCode::kInvalidArgument, fmt::format("{}: no prompts (one per line)", path));
+  return lines;
+}
+
+// --prompts FILE: all prompts on one engine, up to --parallel decoding together; results in input order.
+int run_batch(runtime::LoadedModel& m, const GenerateOptions& o) {
+  const std::vector<std::string> prompts = read_prompt_lines(o.prompts_file);
+  runtime::EngineOptions eo;
+  eo.max_running = o.parallel;
+  eo.max_context = m.file.config.context_length;
+  runtime::Engine engine(m.file.config, *m.tokenizer, eo);
+  std::vector<runtime::RequestId> ids;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    runtime::SamplingParams s = o.sampling;
+    s.seed += i;  // each prompt its own stream, reproducible for the same file
+    ids.push_back(engine.submit({encode_prompt(m, o, prompts[i]), o.max_tokens, s, {}}));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  engine.run_until_idle(m.weights);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  nlohmann::json results = nlohmann::json::array();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const runtime::RequestResult& r = engine.result(ids[i]);
+    if (o.json) {
+      results.push_back({{"prompt", prompts[i]}, {"text", r.text}, {"tokens", r.tokens}, {"prompt_tokens", r.prompt_tokens},
+                         {"reused_prompt_tokens", r.reused_prompt_tokens}, {"stop_reason", r.stop_reason}});
+    } else {
+      fmt::print("{}{}{}\n", o.chat ? "" : prompts[i], r.text, i + 1 < prompts.size() ? "\n" : "");
+    }
+  }
+  const auto& st = engine.stats();
+  if (o.json) {
+    nlohmann::json j = {{"results", results}, {"seconds", seconds}, {"steps", st.steps}, {"prefill_tokens", st.prefill_tokens},
+                        {"decode_tokens", st.decode_tokens}, {"reused_prompt_tokens", st.reused_tokens},
+                        {"decode_tok_s", st.decode_tokens / seconds}, {"parallel", o.parallel}};
+    std::puts(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::fprintf(stderr, "%zu prompts, %d in parallel: %lld steps, %lld prompt + %lld generated tokens in %.2f s (%lld prompt tokens shared)\n",
+                 prompts.size(), o.parallel, static_cast<long long>(st.steps), static_cast<long long>(st.prefill_tokens),
+                 static_cast<long long>(st.decode_tokens), seconds, static_cast<long long>(st.reused_tokens));
+  }
+  for (auto id : ids)
+    if (engine.result(id).state == runtime::RequestState::kFailed) return 1;
+  return 0;
+}
+
 int run_generate(const GenerateOptions& o) {
   apply_runtime_flags(o.runtime);
   runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer);
-  std::string text = o.prompt;
-  if (o.chat) {
-    std::vector<models::ChatMessage> msgs;
-    if (!o.system.empty()) msgs.push_back({"system", o.system});
-    msgs.push_back({"user", o.prompt});
-    text = models::render_chat(m.chat, msgs);
-  }
-  // A chat prompt carries its own special tokens; a plain prompt gets BOS when the vocabulary wants it.
-  const std::vector<int32_t> prompt = m.tokenizer->encode(text, !o.chat && m.add_bos, /*parse_special=*/o.chat);
+  if (!o.prompts_file.empty()) return run_batch(m, o);
+  const std::vector<int32_t> prompt = encode_prompt(m, o, o.prompt);
   if (!o.json && !o.chat) {
     std::fputs(o.prompt.c_str(), stdout);
     std::fflush(stdout);
@@ -76,7 +134,11 @@ void register_generate(CLI::App& app, int& exit_code) {
   cmd->add_option("--tokenizer", o->tokenizer,
                   "llama2.c tokenizer.bin (default: the GGUF's own vocabulary, or tokenizer.bin / tok<vocab>.bin "
                   "beside a llama2.c checkpoint)")->check(CLI::ExistingFile);
-  cmd->add_option("--prompt,-p", o->prompt, "Prompt text (default: empty, i.e. start from BOS)");
+  auto* prompt_opt = cmd->add_option("--prompt,-p", o->prompt, "Prompt text (default: empty, i.e. start from BOS)");
+  cmd->add_option("--prompts", o->prompts_file, "File of prompts, one per line, generated as one continuous batch; "
+                  "results are printed in input order")->check(CLI::ExistingFile)->excludes(prompt_opt);
+  cmd->add_option("--parallel", o->parallel, "With --prompts: sequences decoded together")->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--max-tokens,-n", o->max_tokens, "Most tokens to generate")->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--temperature,-t", o->sampling.temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
