@@ -29,6 +29,7 @@ void quantize_scalar(const float* x, ActivationBlockQ8* y, int64_t n) {
     }
     y[b].d = d;
     y[b].sum = sum;
+    y[b].d_sum = d * static_cast<float>(sum);
   }
 }
 
@@ -69,6 +70,7 @@ void quantize_avx2(const float* x, ActivationBlockQ8* y, int64_t n) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs), ordered);
     y[b].d = d;
     y[b].sum = _mm_cvtsi128_si32(s4);
+    y[b].d_sum = d * static_cast<float>(y[b].sum);
   }
 }
 

@@ -253,11 +253,12 @@ template <class Q, class Dot, int R, int T>
 void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* x, int64_t n_sub, float* y,
              int64_t y_stride) {
   __m256 acc[R][T];
+  float min_acc[R][T];  // Σ min·(d_x·Σqx): one scalar FMA per block
   // Every loop over r and t is unrolled, so the accumulators stay in registers.
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), min_acc[r][t] = 0.0f;
   constexpr int kSub = Q::kBlockElems / 32;
   for (int64_t blk = 0; blk < n_sub / kSub; ++blk) {
     typename Q::Scales scales[R];
@@ -284,9 +285,7 @@ void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* 
           if (Q::kOffset != 0)
             dot = _mm256_add_epi32(dot, _mm256_zextsi128_si256(_mm_cvtsi32_si128(Q::kOffset * xb.sum)));
           acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(sb.scale * xb.d), acc[r][t]);
-          if (Q::kHasMin)
-            acc[r][t] = _mm256_add_ps(
-                acc[r][t], _mm256_zextps128_ps256(_mm_set_ss(sb.min * (xb.d * static_cast<float>(xb.sum)))));
+          if (Q::kHasMin) min_acc[r][t] += sb.min * xb.d_sum;
         }
       }
     }
@@ -294,7 +293,7 @@ void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* 
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) y[t * y_stride + r] = hsum(acc[r][t]);
+    for (int t = 0; t < T; ++t) y[t * y_stride + r] = hsum(acc[r][t]) + min_acc[r][t];
 }
 
 template <class Q, class Dot>

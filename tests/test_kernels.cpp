@@ -572,6 +572,7 @@ TEST(ActivationQ8, SimdPathsGiveReferenceBytes) {
     for (int64_t b = 0; b < nb; ++b) {
       EXPECT_EQ(got[b].d, ref[b].d) << b;
       EXPECT_EQ(got[b].sum, ref[b].sum) << b;
+      EXPECT_EQ(got[b].d_sum, ref[b].d_sum) << b;
       EXPECT_EQ(std::memcmp(got[b].qs, ref[b].qs, 32), 0) << b;
     }
   });
