@@ -466,7 +466,11 @@ void rows_f32_activations(const MatmulArgs& a, int64_t row_begin, int64_t row_en
     for (int k = 0; k < T; ++k) xs[k] = a.x + (t + k) * a.w.cols;
     f32_activation_tile<Q, R, T>(rows, xs, n_sub, y, stride);
   };
-  for_each_tile<2>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+  // Decode: 4 rows share each activation load and Σx.
+  if (a.n_tokens == 1)
+    for_each_tile<4>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+  else
+    for_each_tile<2>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
 }
 
 // The f32-activation kernel of each weight type above; null for others.
