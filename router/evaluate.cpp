@@ -54,6 +54,7 @@ nlohmann::json EvalResult::to_json(size_t curve_points) const {
                       {"n_in_domain", n_in_domain},
                       {"n_ood", n_ood},
                       {"timing", "per query, one thread, fastest of repeated runs"}};
+  if (n_ood == 0) j["ood_recall"] = j["gqr_score"] = nullptr;  // undefined without OOD queries
   if (curve_points > 0) j["curve"] = curve_to_json(thin_curve(curve, curve_points));
   return j;
 }

@@ -7,28 +7,31 @@
 #include <fmt/format.h>
 
 #include "chorus/error.h"
+#include "router/json_fields.h"
 
 namespace chorus::router {
 
-const char* guard_score_name(GuardScore s) { return s == GuardScore::kEnergy ? "energy" : "max_prob"; }
+const char* guard_score_name(GuardScore s) {
+  switch (s) {
+    case GuardScore::kEnergy: return "energy";
+    case GuardScore::kMargin: return "margin";
+    default: return "max_prob";
+  }
+}
 
 GuardScore parse_guard_score(const std::string& name) {
   if (name == "max_prob") return GuardScore::kMaxProb;
   if (name == "energy") return GuardScore::kEnergy;
-  throw Error(ErrorCode::kFormat, fmt::format("unknown guard score '{}' (max_prob|energy)", name));
+  if (name == "margin") return GuardScore::kMargin;
+  throw Error(ErrorCode::kFormat, fmt::format("unknown guard score '{}' (max_prob|energy|margin)", name));
 }
 
 nlohmann::json GuardConfig::to_json() const { return {{"score", guard_score_name(score)}, {"threshold", threshold}}; }
 
 GuardConfig GuardConfig::from_json(const nlohmann::json& j) {
   GuardConfig g;
-  try {
-    g.score = parse_guard_score(j.at("score").get<std::string>());
-    g.threshold = j.at("threshold").get<float>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCode::kFormat, fmt::format("router guard config: {}", e.what()));
-  }
-  if (!std::isfinite(g.threshold)) throw Error(ErrorCode::kFormat, "router guard threshold is not finite");
+  g.score = parse_guard_score(json_string(j, "score", "router guard config"));
+  g.threshold = json_float(j, "threshold", "router guard config");
   return g;
 }
 

@@ -14,6 +14,8 @@ namespace chorus::router {
 enum class GuardScore {
   kMaxProb,  // max over categories of the summed softmax probability of their labels
   kEnergy,   // logsumexp of the in-domain logits (free energy, negated)
+  kMargin,   // max_prob minus the explicit out-of-domain class's probability; with this
+             // score the OOD class does not win by argmax, the threshold alone decides
 };
 
 const char* guard_score_name(GuardScore s);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
+#include "router/json_fields.h"
 
 namespace chorus::router {
 
@@ -60,13 +61,9 @@ struct PayloadReader {
   std::vector<float> get(const std::string& t, size_t expect) const {
     if (!tensors.contains(t))
       throw Error(ErrorCode::kFormat, fmt::format("router file {}: tensor '{}' missing from metadata", name, t));
-    uint64_t off = 0, count = 0;
-    try {
-      off = tensors.at(t).at("offset").get<uint64_t>();
-      count = tensors.at(t).at("count").get<uint64_t>();
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorCode::kFormat, fmt::format("router file {}: tensor '{}': {}", name, t, e.what()));
-    }
+    const std::string where = fmt::format("router file {}: tensor '{}'", name, t);
+    const uint64_t off = static_cast<uint64_t>(json_int(tensors.at(t), "offset", 0, INT64_MAX, where));
+    const uint64_t count = static_cast<uint64_t>(json_int(tensors.at(t), "count", 0, INT64_MAX, where));
     if (count != expect)
       throw Error(ErrorCode::kFormat,
                   fmt::format("router file {}: tensor '{}' has {} floats, the model needs {}", name, t, count, expect));
@@ -179,15 +176,20 @@ RouterModel parse_router(const uint8_t* data, size_t n, const std::string& name,
   try {
     if (!meta.is_object() || meta.value("format", std::string()) != "chorus-router")
       throw fail("metadata is not a chorus-router object");
-    if (meta.at("version").get<uint32_t>() != version) throw fail("metadata version disagrees with the header");
+    const std::string where = fmt::format("router file {} metadata", name);
+    if (json_int(meta, "version", 0, UINT32_MAX, where) != version) throw fail("metadata version disagrees with the header");
     const FeatureConfig fc = FeatureConfig::from_json(meta.at("features"));
     if (fc.dim > payload_len / 4) throw fail(fmt::format("features dim {} cannot fit in the payload", fc.dim));
     m.features = Featurizer(fc);
     const auto& model = meta.at("model");
-    m.kind = parse_model_kind(model.at("kind").get<std::string>());
+    const std::string kind = json_string(model, "kind", where);
+    if (kind != "widemlp" && kind != "linear") throw fail(fmt::format("unknown model kind '{}'", kind));
+    m.kind = parse_model_kind(kind);
     m.labels = meta.at("labels").get<std::vector<std::string>>();
     m.categories = meta.at("categories").get<std::vector<std::string>>();
-    m.label_category = meta.at("label_category").get<std::vector<int>>();
+    const auto& lc = json_field(meta, "label_category", where);
+    if (!lc.is_array()) throw fail("'label_category' is not an array");
+    for (const auto& v : lc) m.label_category.push_back(static_cast<int>(json_int_value(v, -1, INT32_MAX, where + ": label_category")));
     m.guard = GuardConfig::from_json(meta.at("guard"));
     if (meta.contains("info")) m.info = meta.at("info");
     const auto& tensors = meta.at("tensors");
@@ -195,14 +197,14 @@ RouterModel parse_router(const uint8_t* data, size_t n, const std::string& name,
     PayloadReader pr{data + kRouterHeaderSize + meta_len, static_cast<size_t>(payload_len), tensors, name,
                      kRouterHeaderSize + static_cast<size_t>(meta_len)};
     const uint32_t dim = m.features.config().dim;
-    const uint64_t in_dim = model.at("in_dim").get<uint32_t>();
-    const uint64_t out_dim = model.at("out_dim").get<uint32_t>();
+    const uint64_t in_dim = static_cast<uint64_t>(json_int(model, "in_dim", 0, UINT32_MAX, where));
+    const uint64_t out_dim = static_cast<uint64_t>(json_int(model, "out_dim", 0, UINT32_MAX, where));
     if (in_dim != dim) throw fail(fmt::format("model in_dim {} differs from features dim {}", in_dim, dim));
     if (out_dim != m.labels.size() || out_dim == 0 || out_dim > 1000000)
       throw fail(fmt::format("model out_dim {} differs from {} labels", out_dim, m.labels.size()));
     m.features.set_idf(pr.get("idf", dim));
     if (m.kind == ModelKind::kWideMLP) {
-      const uint64_t hidden = model.at("hidden").get<uint32_t>();
+      const uint64_t hidden = static_cast<uint64_t>(json_int(model, "hidden", 0, UINT32_MAX, where));
       if (hidden == 0 || hidden > 65536) throw fail(fmt::format("hidden size {} out of range", hidden));
       if (in_dim * hidden > payload_len / 4) throw fail("w1 cannot fit in the payload");
       m.mlp.in_dim = dim, m.mlp.hidden = static_cast<uint32_t>(hidden), m.mlp.out_dim = static_cast<uint32_t>(out_dim);

@@ -55,13 +55,16 @@ Prediction RouterModel::predict_features(const SparseVec& x, GuardScore score) c
   p.category = best == catp.end() ? -1 : static_cast<int>(best - catp.begin());
   p.probability = best == catp.end() ? 0.0f : *best;
   p.ood_class = p.ood_probability > p.probability;
-  p.score = score == GuardScore::kEnergy ? static_cast<float>(mx_in + std::log(sum_in)) : p.probability;
+  p.forced_ood = p.ood_class && score != GuardScore::kMargin;
+  if (score == GuardScore::kEnergy) p.score = static_cast<float>(mx_in + std::log(sum_in));
+  else if (score == GuardScore::kMargin) p.score = p.probability - p.ood_probability;
+  else p.score = p.probability;
   return p;
 }
 
 Prediction RouterModel::predict(std::string_view text) const {
   Prediction p = predict_features(features.transform(text), guard.score);
-  p.out_of_domain = p.ood_class || p.category < 0 || p.score < guard.threshold;
+  p.out_of_domain = p.forced_ood || p.category < 0 || p.score < guard.threshold;
   return p;
 }
 

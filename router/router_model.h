@@ -25,6 +25,7 @@ ModelKind parse_model_kind(const std::string& name);  // throws chorus::Error
 struct Prediction {
   int category = -1;       // best in-domain category (argmax of summed probabilities)
   bool ood_class = false;  // the explicit out-of-domain class has the largest probability
+  bool forced_ood = false; // ood_class, and the guard score lets the OOD class win by argmax
   float probability = 0;   // probability of `category`
   float ood_probability = 0;
   float score = 0;         // the guard's score

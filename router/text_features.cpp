@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "chorus/error.h"
+#include "router/json_fields.h"
 #include "router/unicode.h"
 
 namespace chorus::router {
@@ -76,17 +77,17 @@ nlohmann::json FeatureConfig::to_json() const {
 
 FeatureConfig FeatureConfig::from_json(const nlohmann::json& j) {
   FeatureConfig c;
-  try {
-    c.dim = j.at("dim").get<uint32_t>();
-    c.word_ngrams = j.at("word_ngrams").get<int>();
-    c.char_min = j.at("char_min").get<int>();
-    c.char_max = j.at("char_max").get<int>();
-    c.char_weight = j.at("char_weight").get<float>();
-    c.sublinear_tf = j.at("sublinear_tf").get<bool>();
-    c.seed = j.at("seed").get<uint64_t>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCode::kFormat, fmt::format("router features config: {}", e.what()));
-  }
+  const std::string w = "router features config";
+  c.dim = static_cast<uint32_t>(json_int(j, "dim", 1, 1 << 24, w));
+  c.word_ngrams = static_cast<int>(json_int(j, "word_ngrams", 0, 3, w));
+  c.char_min = static_cast<int>(json_int(j, "char_min", 0, 8, w));
+  c.char_max = static_cast<int>(json_int(j, "char_max", 0, 8, w));
+  c.char_weight = json_float(j, "char_weight", w);
+  c.sublinear_tf = json_bool(j, "sublinear_tf", w);
+  const auto& seed = json_field(j, "seed", w);
+  if (!seed.is_number_unsigned() && !(seed.is_number_integer() && seed.get<int64_t>() >= 0))
+    throw Error(ErrorCode::kFormat, "router features config: 'seed' must be a non-negative integer");
+  c.seed = seed.get<uint64_t>();
   if (c.dim == 0 || c.dim > (1u << 24) || c.word_ngrams < 0 || c.word_ngrams > 3 || c.char_min < 0 ||
       c.char_max > 8 || (c.char_max > 0 && c.char_min < 1) || c.char_min > c.char_max ||
       !std::isfinite(c.char_weight))

@@ -19,7 +19,7 @@ struct TrainConfig {
   float weight_decay = 0.0f;
   float dropout_input = 0.3f;  // drop whole input features
   float dropout_hidden = 0.5f; // WideMLP only
-  float label_smoothing = 0.0f;
+  float label_smoothing = 0.1f;
   uint64_t seed = 1;
   bool progress = false;       // progress bar on stderr
 };

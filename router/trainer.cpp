@@ -19,7 +19,7 @@ std::vector<Scored> score_examples(const RouterModel& m, const std::vector<Examp
   for (const auto& e : ex) {
     const Prediction p = m.predict_features(m.features.transform(e.text), score);
     Scored s;
-    s.predicted = (p.ood_class || p.category < 0) ? -1 : p.category;
+    s.predicted = (p.forced_ood || p.category < 0) ? -1 : p.category;
     s.score = p.score;
     if (e.ood()) s.gold = -1;
     else {
@@ -101,7 +101,7 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
     std::vector<Scored> s(vx.size());
     for (size_t i = 0; i < vx.size(); ++i) {
       const Prediction p = m.predict_features(vx[i], gs);
-      s[i] = {(p.ood_class || p.category < 0) ? -1 : p.category, p.score, vgold[i]};
+      s[i] = {(p.forced_ood || p.category < 0) ? -1 : p.category, p.score, vgold[i]};
     }
     return s;
   };
@@ -135,7 +135,10 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
   }
   // Guard calibration on validation.
   std::vector<GuardScore> choices;
-  if (opt.guard_score == "auto") choices = {GuardScore::kMaxProb, GuardScore::kEnergy};
+  if (opt.guard_score == "auto") {
+    choices = {GuardScore::kMaxProb, GuardScore::kEnergy};
+    if (ood_class) choices.push_back(GuardScore::kMargin);
+  }
   else choices = {parse_guard_score(opt.guard_score)};
   CurvePoint chosen;
   chosen.gqr = -1;
@@ -156,7 +159,7 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
   }
   if (vx.empty() || !val_has_ood) {
     // No out-of-domain validation data: accept everything the classifier accepts.
-    m.guard.threshold = m.guard.score == GuardScore::kEnergy ? -1e30f : 0.0f;
+    m.guard.threshold = m.guard.score == GuardScore::kMaxProb ? 0.0f : -1e30f;
   }
   m.info = {{"model", model_kind_name(opt.kind)},
             {"seed", tc.seed},

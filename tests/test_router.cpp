@@ -331,8 +331,11 @@ TEST(RouterGuard, CalibrationFindsTheSeparatingThreshold) {
   EXPECT_GE(half.ood_recall, 0.5);
   EXPECT_LT(half.threshold, c.threshold);
   EXPECT_DOUBLE_EQ(half.in_domain_accuracy, 0.9);
-  for (const auto& p : curve)
-    if (p.ood_recall >= 0.5) EXPECT_LE(p.in_domain_accuracy, half.in_domain_accuracy);
+  for (const auto& p : curve) {
+    if (p.ood_recall >= 0.5) {
+      EXPECT_LE(p.in_domain_accuracy, half.in_domain_accuracy);
+    }
+  }
   EXPECT_DOUBLE_EQ(calibrate(s, 1.0).ood_recall, 1.0);
   const auto m = measure(s, c.threshold);
   EXPECT_DOUBLE_EQ(m.gqr, c.gqr);
@@ -351,6 +354,16 @@ TEST(RouterGuard, ThresholdDecidesOutOfDomain) {
   EXPECT_GT(p.probability, 0.5f);
   // Trained OOD examples land in the explicit out-of-domain class.
   EXPECT_TRUE(toy_router().predict("who won the football game").out_of_domain);
+  // The margin score lets the threshold alone decide, even over the OOD class.
+  RouterModel mm = toy_router();
+  mm.guard.score = GuardScore::kMargin;
+  mm.guard.threshold = -2.0f;  // margin is in [-1, 1]: accept everything
+  EXPECT_FALSE(mm.predict("who won the football game").out_of_domain);
+  mm.guard.threshold = 0.0f;   // the OOD class more likely than any category → rejected
+  const auto g = mm.predict("who won the football game");
+  EXPECT_TRUE(g.out_of_domain);
+  EXPECT_NEAR(g.score, g.probability - g.ood_probability, 1e-6);
+  EXPECT_FALSE(mm.predict("what is the weather forecast today").out_of_domain);
   // Empty and garbage input are handled, not crashed on.
   for (const std::string t : {"", "\xff\xfe\xfd", "🙂🙂🙂"}) {
     const auto q = m.predict(t);

@@ -19,7 +19,7 @@ struct TrainRouterArgs {
   int hidden = 256, epochs = 30, patience = 5, batch = 32;
   int dim_log2 = 15;
   float lr = 2e-3f, dropout_in = 0.3f, dropout_hidden = 0.5f, ood_weight = 1.0f, char_weight = 1.0f, wd = 0.0f;
-  float label_smoothing = 0.0f;
+  float label_smoothing = 0.1f;
   double min_ood_recall = 0.0;
   bool no_ood_class = false, coarse = false, quiet = false, json = false;
 };
@@ -47,7 +47,8 @@ void register_train_router(CLI::App& app, int& exit_code) {
   cmd->add_option("--dim-log2", a->dim_log2, "log2 of the hashed feature space")->check(CLI::Range(8, 24));
   cmd->add_option("--char-weight", a->char_weight, "Weight of character n-grams vs words");
   cmd->add_option("--ood-weight", a->ood_weight, "Loss weight of the out-of-domain class");
-  cmd->add_option("--guard-score", a->guard, "max_prob|energy|auto")->check(CLI::IsMember({"max_prob", "energy", "auto"}));
+  cmd->add_option("--guard-score", a->guard, "max_prob|energy|margin|auto")
+      ->check(CLI::IsMember({"max_prob", "energy", "margin", "auto"}));
   cmd->add_option("--min-ood-recall", a->min_ood_recall,
                   "Calibrate the guard for the best accuracy at this OOD recall (default: best GQR)")
       ->check(CLI::Range(0.0, 1.0));
