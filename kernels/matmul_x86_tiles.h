@@ -307,7 +307,11 @@ void rows_q8(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
     for (int k = 0; k < T; ++k) xs[k] = a.xq + (t + k) * n_sub;
     q8_tile<Q, Dot, R, T>(rows, xs, n_sub, y, stride);
   };
-  for_each_tile<2>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+  // Decode: 4 rows share each activation block.
+  if (a.n_tokens == 1)
+    for_each_tile<4>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+  else
+    for_each_tile<2>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
 }
 
 // ---- the same weight types against f32 activations ----------------------------
