@@ -379,6 +379,9 @@ void WeightStore::run_load(size_t index, const std::shared_ptr<LoadJob>& job) {
   } catch (const std::bad_alloc&) {
     error = std::make_exception_ptr(
         Error(ErrorCode::kResourceExhausted, fmt::format("expert '{}': out of memory while loading", e.spec.name)));
+  } catch (const std::exception& other) {  // nothing may escape a loader thread
+    error = std::make_exception_ptr(
+        Error(ErrorCode::kInternal, fmt::format("expert '{}': loading failed: {}", e.spec.name, other.what())));
   }
 
   {
