@@ -15,8 +15,13 @@
 #include "kernels/dequantize.h"
 #include "kernels/matmul_paths.h"
 
+// clang (the fuzz build) ignores GCC's target pragma: it takes an attribute push instead.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16")
+#endif
 // GCC 12's AVX-512 intrinsics pass _mm512_undefined_*() as the unused merge
 // source, which its own (maybe-)uninitialized analysis then reports.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -125,4 +130,8 @@ MatmulRowsFn matmul_rows_f32_activations_avx512(GgmlType type) { return f32_acti
 
 }  // namespace chorus::kernels
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
