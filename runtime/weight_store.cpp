@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -35,7 +36,10 @@ struct WeightStore::LoadJob {
   Tier target;           // may be raised to kResident until the job starts
   bool started = false;
   bool done = false;
-  std::exception_ptr error;
+  // Set when the job failed. Kept as plain values, not the exception: each
+  // waiting pin throws its own copy, so no exception object is shared between threads.
+  std::optional<ErrorCode> error_code;
+  std::string error_message;
 };
 
 struct WeightStore::Expert {
@@ -184,10 +188,10 @@ PinnedExpert WeightStore::pin(std::string_view name) {
     const std::shared_ptr<LoadJob> job = e.job;
     waited = true;
     changed_.wait(lock, [&] { return job->done; });
-    if (job->error && job->target == Tier::kResident) {
+    if (job->error_code && job->target == Tier::kResident) {
       --e.waiters;
       ++e.metrics.misses;
-      std::rethrow_exception(job->error);
+      throw Error(*job->error_code, job->error_message);
     }
   }
   const double wait = waited ? seconds_since(t0) : 0.0;
@@ -310,104 +314,128 @@ void WeightStore::record_move(Expert& e, Tier from, Tier to, uint64_t bytes, dou
   while (moves_.size() > options_.move_history) moves_.pop_front();
 }
 
-void WeightStore::run_load(size_t index, const std::shared_ptr<LoadJob>& job) {
-  Expert& e = *experts_[index];
-  Freed freed;
-  bool load_host = false, load_resident = false;
-  {
-    std::unique_lock lock(mutex_);
-    job->started = true;
-    try {
-      if (closing_) throw Error(ErrorCode::kInvalidArgument, fmt::format("expert '{}': the store is closing", e.spec.name));
-      load_resident = job->target == Tier::kResident && !e.resident;
-      // A resident load goes through the host tier when the host budget can
-      // keep the file's bytes: the next switch back to this expert is then a copy.
-      load_host = e.host.empty() && (job->target == Tier::kHost || (load_resident && e.layout.host_bytes <= host_.limit));
-      if (load_resident && !make_room(Tier::kResident, e.layout.resident_bytes, index, freed))
-        throw Error(ErrorCode::kResourceExhausted, room_error(Tier::kResident, e.layout.resident_bytes, index));
-      if (load_host && !make_room(Tier::kHost, e.layout.host_bytes, index, freed)) {
-        if (job->target == Tier::kHost)
-          throw Error(ErrorCode::kResourceExhausted, room_error(Tier::kHost, e.layout.host_bytes, index));
-        load_host = false;  // optional on the way to resident
-      }
-    } catch (const Error& err) {
-      e.metrics.last_error = err.what();
-      job->error = std::current_exception();
-      job->done = true;
-      e.job = nullptr;
-      lock.unlock();
-      changed_.notify_all();
-      freed.release();
-      return;
-    }
-    if (load_resident) resident_.reserve(e.layout.resident_bytes);
-    if (load_host) host_.reserve(e.layout.host_bytes);
-    e.loading_resident = load_resident;
-    e.loading_host = load_host;
-  }
-  freed.release();
+// What one load does; decided, and its bytes reserved, under the lock.
+struct WeightStore::LoadPlan {
+  bool host = false;
+  bool resident = false;
+};
 
-  // The bytes move without the lock; the loading flags keep the expert's copies out of
-  // everyone else's reach meanwhile.
+// The copies a load made, installed under the lock.
+struct WeightStore::LoadedCopies {
   PooledBuffer host;
   std::unique_ptr<ResidentCopy> resident;
   std::vector<MoveRecord> moves;
-  std::exception_ptr error;
+};
+
+WeightStore::LoadPlan WeightStore::reserve_load(size_t index, Tier target, Freed& freed) {
+  Expert& e = *experts_[index];
+  if (closing_) throw Error(ErrorCode::kInvalidArgument, fmt::format("expert '{}': the store is closing", e.spec.name));
+  LoadPlan plan;
+  plan.resident = target == Tier::kResident && !e.resident;
+  // A resident load goes through the host tier when the host budget can keep
+  // the file's bytes: the next switch back to this expert is then a copy.
+  plan.host = e.host.empty() && (target == Tier::kHost || (plan.resident && e.layout.host_bytes <= host_.limit));
+  if (plan.resident && !make_room(Tier::kResident, e.layout.resident_bytes, index, freed))
+    throw Error(ErrorCode::kResourceExhausted, room_error(Tier::kResident, e.layout.resident_bytes, index));
+  if (plan.host && !make_room(Tier::kHost, e.layout.host_bytes, index, freed)) {
+    if (target == Tier::kHost)
+      throw Error(ErrorCode::kResourceExhausted, room_error(Tier::kHost, e.layout.host_bytes, index));
+    plan.host = false;  // optional on the way to resident
+  }
+  if (plan.resident) resident_.reserve(e.layout.resident_bytes);
+  if (plan.host) host_.reserve(e.layout.host_bytes);
+  e.loading_resident = plan.resident;
+  e.loading_host = plan.host;
+  return plan;
+}
+
+WeightStore::LoadedCopies WeightStore::copy_in(const Expert& e, const LoadPlan& plan) {
+  LoadedCopies out;
+  if (plan.host) {
+    const Clock::time_point t0 = Clock::now();
+    out.host = host_pages_.acquire(e.layout.host_bytes);
+    read_host_copy(e.file_ref, e.layout, out.host.data(), options_.read_chunk_bytes);
+    out.moves.push_back({e.spec.name, Tier::kDisk, Tier::kHost, e.layout.host_bytes, seconds_since(t0)});
+  }
+  if (plan.resident) {
+    const Clock::time_point t0 = Clock::now();
+    auto copy = std::make_unique<ResidentCopy>();
+    copy->buffer = resident_pages_.acquire(e.layout.resident_bytes);
+    const uint8_t* host = plan.host ? out.host.data() : e.host.data();  // e.host is stable: the expert is loading
+    if (host)
+      build_resident_from_host(e.file, e.layout, host, copy->buffer.data());
+    else
+      build_resident_from_disk(e.file_ref, e.file, e.layout, copy->buffer.data(), options_.read_chunk_bytes);
+    copy->file = resident_view(e.file, e.layout, copy->buffer.data());
+    copy->weights = models::bind_llama_weights(copy->file);
+    out.moves.push_back({e.spec.name, host ? Tier::kHost : Tier::kDisk, Tier::kResident, e.layout.resident_bytes,
+                         seconds_since(t0)});
+    out.resident = std::move(copy);
+  }
+  return out;
+}
+
+void WeightStore::finish_job(Expert& e, LoadJob& job, const std::optional<Error>& error) {
+  if (error) {
+    e.metrics.last_error = error->what();
+    job.error_code = error->code();
+    job.error_message = error->what();
+  }
+  job.done = true;
+  e.job = nullptr;
+}
+
+void WeightStore::run_load(size_t index, const std::shared_ptr<LoadJob>& job) {
+  Expert& e = *experts_[index];
+  Freed freed;
+  LoadPlan plan;
+  std::optional<Error> error;
+  {
+    const std::lock_guard lock(mutex_);
+    job->started = true;
+    try {
+      plan = reserve_load(index, job->target, freed);
+    } catch (const Error& err) {
+      error = err;
+      finish_job(e, *job, error);
+    }
+  }
+  freed.release();
+  if (error) {
+    changed_.notify_all();
+    return;
+  }
+
+  // The bytes move without the lock; the loading flags keep the expert's
+  // copies out of everyone else's reach meanwhile.
+  LoadedCopies copies;
   try {
-    if (load_host) {
-      const Clock::time_point t0 = Clock::now();
-      host = host_pages_.acquire(e.layout.host_bytes);
-      read_host_copy(e.file_ref, e.layout, host.data(), options_.read_chunk_bytes);
-      moves.push_back({e.spec.name, Tier::kDisk, Tier::kHost, e.layout.host_bytes, seconds_since(t0)});
-    }
-    if (load_resident) {
-      const Clock::time_point t0 = Clock::now();
-      resident = std::make_unique<ResidentCopy>();
-      resident->buffer = resident_pages_.acquire(e.layout.resident_bytes);
-      const uint8_t* host_bytes = load_host ? host.data() : e.host.data();  // stable: the expert is busy
-      if (host_bytes)
-        build_resident_from_host(e.file, e.layout, host_bytes, resident->buffer.data());
-      else
-        build_resident_from_disk(e.file_ref, e.file, e.layout, resident->buffer.data(), options_.read_chunk_bytes);
-      resident->file = resident_view(e.file, e.layout, resident->buffer.data());
-      resident->weights = models::bind_llama_weights(resident->file);
-      moves.push_back({e.spec.name, host_bytes ? Tier::kHost : Tier::kDisk, Tier::kResident, e.layout.resident_bytes,
-                       seconds_since(t0)});
-    }
-  } catch (const Error&) {
-    error = std::current_exception();
+    copies = copy_in(e, plan);
+  } catch (const Error& err) {
+    error = err;
   } catch (const std::bad_alloc&) {
-    error = std::make_exception_ptr(
-        Error(ErrorCode::kResourceExhausted, fmt::format("expert '{}': out of memory while loading", e.spec.name)));
+    error = Error(ErrorCode::kResourceExhausted, fmt::format("expert '{}': out of memory while loading", e.spec.name));
   } catch (const std::exception& other) {  // nothing may escape a loader thread
-    error = std::make_exception_ptr(
-        Error(ErrorCode::kInternal, fmt::format("expert '{}': loading failed: {}", e.spec.name, other.what())));
+    error = Error(ErrorCode::kInternal, fmt::format("expert '{}': loading failed: {}", e.spec.name, other.what()));
   }
 
   {
     const std::lock_guard lock(mutex_);
     e.loading_host = e.loading_resident = false;
     if (error) {
-      if (load_resident) resident_.release(e.layout.resident_bytes);
-      if (load_host) host_.release(e.layout.host_bytes);
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& err) {
-        e.metrics.last_error = err.what();
-      }
+      if (plan.resident) resident_.release(e.layout.resident_bytes);
+      if (plan.host) host_.release(e.layout.host_bytes);
     } else {
-      if (load_host) e.host = std::move(host);
-      if (load_resident) e.resident = std::move(resident);
-      for (const MoveRecord& m : moves) {
+      if (plan.host) e.host = std::move(copies.host);
+      if (plan.resident) e.resident = std::move(copies.resident);
+      for (const MoveRecord& m : copies.moves) {
         record_move(e, m.from, m.to, m.bytes, m.seconds);
-        if (load_resident) e.unclaimed_swap_seconds += m.seconds;
+        if (plan.resident) e.unclaimed_swap_seconds += m.seconds;
       }
     }
-    job->error = error;
-    job->done = true;
-    e.job = nullptr;
+    finish_job(e, *job, error);
   }
-  changed_.notify_all();
+  changed_.notify_all();  // copies of a failed load are freed on return, outside the lock
 }
 
 StoreSnapshot WeightStore::snapshot() const {

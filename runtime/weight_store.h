@@ -22,12 +22,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "chorus/error.h"
 #include "models/llama_weights.h"
 #include "models/model_file.h"
 #include "runtime/eviction_policy.h"
@@ -111,16 +113,24 @@ class WeightStore {
   struct Expert;
   struct LoadJob;
 
+  struct Freed;
+  struct LoadPlan;
+  struct LoadedCopies;
+
   size_t index_of(std::string_view name) const;  // throws kNotFound
   void touch(Expert& e);
   void enqueue(size_t index, Tier target, bool urgent);
-  void run_load(size_t index, const std::shared_ptr<LoadJob>& job);
   void unpin(size_t index);
+
+  // A loader thread's job: reserve_load (locked), copy_in (unlocked), install (locked).
+  void run_load(size_t index, const std::shared_ptr<LoadJob>& job);
+  LoadPlan reserve_load(size_t index, Tier target, Freed& freed);
+  LoadedCopies copy_in(const Expert& e, const LoadPlan& plan);
+  void finish_job(Expert& e, LoadJob& job, const std::optional<Error>& error);  // locked; waiters still need waking
 
   // Under the lock: frees room for `bytes` in `tier` by evicting other
   // experts' copies there, in the policy's order; false (and nothing evicted)
   // when even evicting every candidate would not do.
-  struct Freed;
   bool make_room(Tier tier, uint64_t bytes, size_t incoming, Freed& freed);
   void drop_copy(size_t index, Tier tier, Freed& freed);
   std::string room_error(Tier tier, uint64_t bytes, size_t incoming) const;
