@@ -7,6 +7,7 @@
 #include "chorus/error.h"
 #include "models/gguf.h"
 #include "models/llama_weights.h"
+#include "runtime/expert_layout.h"
 
 namespace chorus::runtime {
 
@@ -25,7 +26,8 @@ std::string find_llama2c_tokenizer(const models::ModelFile& f) {
 
 }  // namespace
 
-LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path) {
+LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path,
+                       std::optional<kernels::GgmlType> dtype) {
   LoadedModel m;
   m.file = models::open_model_file(model_path);
   const bool embedded = m.file.gguf && m.file.gguf->has("tokenizer.ggml.model");
@@ -43,7 +45,20 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
                 fmt::format("{}: the tokenizer has {} tokens but the model's vocabulary is {}: they do not belong together",
                             tokenizer_path.empty() ? model_path : tokenizer_path, m.tokenizer->vocab_size(),
                             m.file.config.vocab_size));
-  m.weights = models::bind_llama_weights(m.file);
+  if (dtype) {
+    const ExpertLayout layout = plan_expert_layout(m.file, dtype);
+    ExpertSpec spec;
+    spec.name = "model";
+    spec.model_path = model_path;
+    spec.tokenizer_path = tokenizer_path;
+    spec.dtype = dtype;
+    m.store = std::make_unique<WeightStore>(std::vector<ExpertSpec>{spec},
+                                            StoreBudgets{layout.resident_bytes, layout.host_bytes});
+    m.pin = m.store->pin("model");
+    m.weights = m.pin.weights();
+  } else {
+    m.weights = models::bind_llama_weights(m.file);
+  }
   m.model = std::make_unique<models::LlamaModel>(m.file.config);
   return m;
 }

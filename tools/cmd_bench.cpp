@@ -100,7 +100,7 @@ int run_bench(const BenchOptions& o) {
   if (o.batch < 1 || o.prompt_tokens < 1 || o.gen_tokens < 2 || o.shared_prefix < 0)
     throw Error(ErrorCode::kInvalidArgument, "bench: --batch, --prompt-tokens >= 1, --gen-tokens >= 2, --shared-prefix >= 0");
   apply_runtime_flags(o.runtime);
-  runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer);
+  runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer, load_dtype(o.runtime));
   const double stream = stream_read_gb_s();
   const uint64_t per_token = weight_bytes_per_token(m.weights);
 

@@ -89,7 +89,7 @@ int run_batch(runtime::LoadedModel& m, const GenerateOptions& o) {
 
 int run_generate(const GenerateOptions& o) {
   apply_runtime_flags(o.runtime);
-  runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer);
+  runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer, load_dtype(o.runtime));
   if (!o.prompts_file.empty()) return run_batch(m, o);
   const std::vector<int32_t> prompt = encode_prompt(m, o, o.prompt);
   if (!o.json && !o.chat) {

@@ -7,6 +7,7 @@
 #include "chorus/error.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
+#include "runtime/expert_registry.h"
 
 namespace chorus::cli {
 
@@ -19,6 +20,16 @@ void add_runtime_flags(CLI::App* cmd, RuntimeFlags& f) {
                   "How activations meet quantized weights: f32 (exact, default) or int8 (faster integer dot products; "
                   "env CHORUS_ACTIVATIONS)")
       ->check(CLI::IsMember({"f32", "int8"}));
+  cmd->add_option("--dtype", f.dtype,
+                  "Convert f32/f16/bf16 weight matrices to this type on load (quantize on load): f32, f16, bf16, q8_0, "
+                  "q4_0 or q4_1; matrices whose rows do not fill whole blocks keep their type (`chorus inspect --dtype` "
+                  "lists them)")
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"}));
+}
+
+std::optional<kernels::GgmlType> load_dtype(const RuntimeFlags& f) {
+  if (f.dtype.empty()) return std::nullopt;
+  return runtime::resident_dtype_from_name(f.dtype);
 }
 
 void apply_runtime_flags(const RuntimeFlags& f) {

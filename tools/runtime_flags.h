@@ -1,9 +1,12 @@
 // Flags every compute command shares: threads, kernel path, activation precision.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
+
+#include "kernels/ggml_types.h"
 
 namespace chorus::cli {
 
@@ -11,10 +14,13 @@ struct RuntimeFlags {
   int threads = 0;          // 0: all cores
   std::string kernel_path;  // empty: best for this CPU
   std::string activations;  // empty: the default (f32)
+  std::string dtype;        // empty: run the file's weight types
 };
 
 void add_runtime_flags(CLI::App* cmd, RuntimeFlags& flags);
 // Applies the flags process-wide; throws chorus::Error for a path the CPU cannot run.
 void apply_runtime_flags(const RuntimeFlags& flags);
+// The --dtype choice for runtime::load_model (nullopt: the file's types).
+std::optional<kernels::GgmlType> load_dtype(const RuntimeFlags& flags);
 
 }  // namespace chorus::cli
