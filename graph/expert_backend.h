@@ -1,0 +1,46 @@
+// What the executor needs from the experts: run a batch of prompts on one
+// expert, warm an expert up ahead of time, and report the weight store's tier
+// moves. The engine-backed implementation is graph/engine_backend.h; tests
+// use fakes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/plan.h"
+#include "runtime/store_metrics.h"
+
+namespace chorus::graph {
+
+struct NodeJob {
+  std::string node_id;
+  std::string prompt;  // rendered: no placeholders left
+  NodeGeneration generation;
+};
+
+struct NodeRun {
+  bool ok = false;
+  std::string text;
+  std::string error;            // when !ok
+  double prefill_seconds = 0;   // batch start → the node's first generated token
+  double decode_seconds = 0;    // first token → finished
+  int32_t prompt_tokens = 0;
+  int32_t reused_prompt_tokens = 0;  // served from a prefix another request computed
+  int32_t generated_tokens = 0;
+};
+
+class ExpertBackend {
+ public:
+  virtual ~ExpertBackend() = default;
+  // Starts loading the expert's weights and returns without waiting.
+  virtual void prefetch(const std::string& expert) = 0;
+  // Runs every job as one batch on the expert; one NodeRun per job, in order.
+  // A failure of the whole batch (the expert cannot be pinned, the engine
+  // throws) may be thrown as chorus::Error: the executor fails those nodes.
+  virtual std::vector<NodeRun> run_batch(const std::string& expert, const std::vector<NodeJob>& jobs) = 0;
+  // Tier moves finished since the previous call, oldest first.
+  virtual std::vector<runtime::MoveRecord> take_moves() { return {}; }
+};
+
+}  // namespace chorus::graph

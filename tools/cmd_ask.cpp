@@ -1,0 +1,138 @@
+// chorus ask: answers a question with a composition of experts — a plan (from
+// --plan, or the rule-based decomposer), routed nodes, the batched wave
+// executor over the weight store — and shows the answer, the plan, the
+// per-node outputs, timings, tier moves and router decisions.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "chorus/error.h"
+#include "chorus/router.h"
+#include "graph/decomposer.h"
+#include "graph/engine_backend.h"
+#include "graph/executor.h"
+#include "graph/plan.h"
+#include "graph/registry_routing.h"
+#include "graph/trace.h"
+#include "runtime/expert_registry.h"
+#include "runtime/weight_store.h"
+#include "tools/commands.h"
+#include "tools/runtime_flags.h"
+
+namespace chorus::cli {
+
+namespace {
+
+constexpr const char* kDefaultQuestion =
+    "Tell me a story about a little cat who finds a shiny stone, and describe a dream where an AI drifts through a "
+    "sea of data. What is the capital of France?";
+
+struct AskArgs {
+  std::string question = kDefaultQuestion;
+  std::string experts, router, plan, trace, planner = "rules", on_failure = "skip";
+  int max_running = 16;
+  int max_context = 1024;
+  bool json = false, verbose = false;
+  RuntimeFlags runtime;
+};
+
+// The bundled files sit beside the build folder: <repo>/build/chorus reads
+// <repo>/configs/default.json and <build>/default_router.bin (built by configs/CMakeLists.txt).
+std::filesystem::path executable_dir() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::current_path() : exe.parent_path();
+}
+
+std::string default_experts() {
+  for (const auto& p : {executable_dir() / "../configs/default.json", std::filesystem::path("configs/default.json")})
+    if (std::filesystem::exists(p)) return p.lexically_normal().string();
+  throw Error(ErrorCode::kNotFound, "no configs/default.json beside the build folder or here: pass --experts FILE");
+}
+
+std::optional<Router> load_router(const std::string& flag) {
+  if (!flag.empty()) return Router::load(flag);
+  const auto built = executable_dir() / "default_router.bin";
+  if (std::filesystem::exists(built)) return Router::load(built.string());
+  return std::nullopt;  // nodes that need routing by text will fail and say so
+}
+
+void print_text(const graph::Plan& plan, const graph::CompositionResult& r, bool verbose) {
+  if (verbose) {
+    std::printf("plan (%zu nodes, %zu waves):\n", plan.nodes.size(), r.waves.size());
+    for (size_t i = 0; i < plan.nodes.size(); ++i) {
+      const graph::NodeResult& n = r.nodes[i];
+      std::string route;
+      if (n.route) route = fmt::format(" [router: category {} p={:.2f}{}]", n.route->category, n.route->confidence,
+                                       n.route->fallback ? ", fallback" : "");
+      std::printf("- %s (wave %d, expert %s)%s deps=[%s]: %s\n", n.id.c_str(), n.wave,
+                  n.expert.empty() ? "-" : n.expert.c_str(), route.c_str(),
+                  fmt::format("{}", fmt::join(plan.nodes[i].deps, ",")).c_str(), graph::node_status_name(n.status));
+      std::printf("  prompt: %s\n", n.prompt.c_str());
+      std::printf("  %s: %s\n", n.status == graph::NodeStatus::kDone ? "output" : "error",
+                  n.status == graph::NodeStatus::kDone ? n.output.c_str() : n.error.c_str());
+    }
+    std::printf("\nanswer:\n");
+  }
+  std::printf("%s\n", r.answer.c_str());
+}
+
+}  // namespace
+
+void register_ask(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<AskArgs>();
+  auto* cmd = app.add_subcommand("ask", "Answer a question with a composition of experts (plan → routed, batched waves)");
+  cmd->add_option("question", a->question, "The question (default: a bundled two-domain question)");
+  cmd->add_option("--experts", a->experts, "Experts config (default: configs/default.json)");
+  cmd->add_option("--router", a->router, "Router file from train-router (default: the build's default_router.bin)");
+  cmd->add_option("--plan", a->plan, "Plan file (JSON); default: the rule-based decomposer");
+  cmd->add_option("--planner", a->planner, "Without --plan: rules (decompose) or trivial (one routed node)")
+      ->check(CLI::IsMember({"rules", "trivial"}));
+  cmd->add_option("--on-failure", a->on_failure, "Dependants of a failed node: skip or marker")
+      ->check(CLI::IsMember({"skip", "marker"}));
+  cmd->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace JSON here");
+  cmd->add_option("--max-running", a->max_running, "Sequences batched at once per expert")->check(CLI::Range(1, 256));
+  cmd->add_option("--max-context", a->max_context, "Positions per sequence")->check(CLI::Range(16, 32768));
+  cmd->add_flag("--json", a->json, "JSON output: plan, node outputs, timings, tier moves, router decisions");
+  cmd->add_flag("--verbose", a->verbose, "Also print the plan and each node's expert and output");
+  add_runtime_flags(cmd, a->runtime);
+  cmd->callback([a, &exit_code] {
+    apply_runtime_flags(a->runtime);
+    const runtime::ExpertRegistry registry =
+        runtime::load_expert_registry(a->experts.empty() ? default_experts() : a->experts);
+    const graph::PlanVocabulary vocabulary = graph::plan_vocabulary(registry);
+    const graph::Plan plan = !a->plan.empty()       ? graph::load_plan(a->plan, vocabulary)
+                             : a->planner == "rules" ? graph::decompose(a->question)
+                                                     : graph::trivial_plan();
+    graph::validate_plan(plan, vocabulary);
+    const std::optional<Router> router = load_router(a->router);
+
+    runtime::WeightStore store(registry);
+    runtime::EngineOptions engine;
+    engine.max_running = a->max_running;
+    engine.max_context = a->max_context;
+    graph::EngineBackend backend(registry, store, engine);
+    graph::ExecutorOptions options;
+    options.on_failure = a->on_failure == "marker" ? graph::FailurePolicy::kMarker : graph::FailurePolicy::kSkipDependants;
+    const graph::CompositionResult result =
+        graph::execute_plan(plan, a->question, backend, graph::make_resolver(registry, router ? &*router : nullptr), options);
+
+    if (!a->trace.empty()) graph::write_chrome_trace(result.trace, a->trace);
+    if (a->json) {
+      nlohmann::json j = graph::to_json(result);
+      j["question"] = a->question;
+      j["plan"] = graph::to_json(plan);
+      std::printf("%s\n", j.dump(2).c_str());
+    } else {
+      print_text(plan, result, a->verbose);
+    }
+    exit_code = result.ok ? 0 : 2;
+  });
+}
+
+}  // namespace chorus::cli
