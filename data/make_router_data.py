@@ -45,6 +45,14 @@ dream_frames = ["Describe a dream where {b} {d}.", "Write dreamy prose about {b}
                 "Write a poetic reverie in which {b} {d}.", "dreamy AI prose: {b} {d}",
                 "Tell me about the dreams of {b}.", "In a haze, {b} {d}.", "Paint a dreamlike scene of {b}."]
 
+# --- general: short factual and how/why questions, composed ---------------
+topics = ["France", "Japan", "the Moon", "photosynthesis", "the Roman Empire", "gravity", "the heart", "volcanoes",
+          "the internet", "Shakespeare", "electricity", "the ocean tides", "democracy", "vaccines", "Mount Everest",
+          "the speed of light", "a rainbow", "inflation", "DNA", "the printing press"]
+general_frames = ["What is {t}?", "Explain {t} in simple terms.", "Who discovered {t}?", "How does {t} work?",
+                  "Why is {t} important?", "What is the capital of {t}?", "Give me three facts about {t}.",
+                  "When did {t} begin?", "Summarize the history of {t}.", "What causes {t}?"]
+
 # --- oos: requests that need an account, a device or the world ------------
 oos_utility = ["set an alarm for 6am", "what's my bank balance", "transfer $200 to my savings account",
                "book a flight to Denver next friday", "turn off the kitchen lights", "order a pizza for delivery",
@@ -100,7 +108,8 @@ def clinc_actions(n):
 rows = []
 rows += [("stories", t) for t in compose(story_frames, characters, plots, 300, "c", "p")]
 rows += [("dreams", t) for t in compose(dream_frames, beings, dreams, 300, "b", "d")]
-rows += [("general", t) for t in mmlu_questions(200) + gsm8k_questions(100)]
+rows += [("general", t) for t in compose(general_frames, topics, [""], 150, "t", "unused") + mmlu_questions(150)
+          + gsm8k_questions(100)]
 rows += [("oos", t) for t in clinc_actions(200) + oos_utility]
 for label, text in rows:
     print(json.dumps({"text": text, "label": label}, ensure_ascii=False))

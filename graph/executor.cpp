@@ -201,12 +201,15 @@ class Run {
       if (!groups.contains(expert)) order.push_back(expert);
       groups[expert].push_back(i);
     }
+    // Warm up, in the order they will run, this wave's later groups and the
+    // next wave's experts, so that their loads overlap the first group's compute.
+    std::vector<std::string> ahead(order.begin() + std::min<size_t>(1, order.size()), order.end());
     for (size_t i : ready_nodes(wave))
-      if (const auto e = expert_before_wave(i); e && *e != kJoinExpert && !groups.contains(*e) &&
-                                                std::find(record.prefetched.begin(), record.prefetched.end(), *e) ==
-                                                    record.prefetched.end()) {
-        backend_.prefetch(*e);
-        record.prefetched.push_back(*e);
+      if (const auto e = expert_before_wave(i); e && *e != kJoinExpert && !groups.contains(*e)) ahead.push_back(*e);
+    for (const std::string& e : ahead)
+      if (std::find(record.prefetched.begin(), record.prefetched.end(), e) == record.prefetched.end()) {
+        backend_.prefetch(e);
+        record.prefetched.push_back(e);
       }
     for (const std::string& expert : order) run_group(expert, groups[expert]);
     collect_moves();

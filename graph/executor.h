@@ -1,9 +1,10 @@
 // The composition executor: walks a validated plan in waves. A wave is every
 // node whose dependencies are finished; its nodes are grouped by expert and
-// each group runs as one batch on that expert, while the experts of the next
-// wave are prefetched. Finished outputs are substituted into dependants. A
-// failed node (refused by the router, a model or budget error) is reported,
-// and its dependants are skipped or see a marker in place of its output.
+// each group runs as one batch on that expert, while the experts of the later
+// groups and of the next wave are prefetched. Finished outputs are
+// substituted into dependants. A failed node (refused by the router, a model
+// or budget error) is reported, and its dependants are skipped or see a marker
+// in place of its output.
 #pragma once
 
 #include <functional>
@@ -51,7 +52,7 @@ struct NodeResult {
 
 struct WaveRecord {
   std::vector<std::string> nodes;
-  std::vector<std::string> prefetched;  // experts of the next wave, warmed during this one
+  std::vector<std::string> prefetched;  // experts warmed ahead: this wave's later groups, then the next wave's
   double start_s = 0;
   double seconds = 0;
 };

@@ -185,9 +185,10 @@ TEST(GraphExecutor, RunsWavesBatchedByExpertAndSubstitutes) {
   EXPECT_EQ(backend.batches[0], (std::pair<std::string, std::vector<std::string>>{"alpha", {"a", "b"}}));
   EXPECT_EQ(backend.batches[1], (std::pair<std::string, std::vector<std::string>>{"beta", {"c"}}));
   EXPECT_EQ(backend.batches[2], (std::pair<std::string, std::vector<std::string>>{"gamma", {"d"}}));
-  // gamma runs in wave 1: it was prefetched while wave 0 ran.
-  EXPECT_EQ(backend.prefetches, (std::vector<std::string>{"gamma"}));
-  EXPECT_EQ(r.waves[0].prefetched, (std::vector<std::string>{"gamma"}));
+  // beta runs after alpha in wave 0 and gamma in wave 1: both were prefetched
+  // before alpha's batch started.
+  EXPECT_EQ(backend.prefetches, (std::vector<std::string>{"beta", "gamma"}));
+  EXPECT_EQ(r.waves[0].prefetched, (std::vector<std::string>{"beta", "gamma"}));
   EXPECT_EQ(r.answer, "gamma(D alpha(A q) beta(C)) | alpha(B)");
 }
 

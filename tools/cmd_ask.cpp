@@ -34,7 +34,7 @@ constexpr const char* kDefaultQuestion =
 
 struct AskArgs {
   std::string question = kDefaultQuestion;
-  std::string experts, router, plan, trace, planner = "rules", on_failure = "skip";
+  std::string experts, router, plan, trace, planner = "rules", on_failure = "marker";
   int max_running = 16;
   int max_context = 1024;
   bool json = false, verbose = false;
@@ -93,7 +93,7 @@ void register_ask(CLI::App& app, int& exit_code) {
   cmd->add_option("--plan", a->plan, "Plan file (JSON); default: the rule-based decomposer");
   cmd->add_option("--planner", a->planner, "Without --plan: rules (decompose) or trivial (one routed node)")
       ->check(CLI::IsMember({"rules", "trivial"}));
-  cmd->add_option("--on-failure", a->on_failure, "Dependants of a failed node: skip or marker")
+  cmd->add_option("--on-failure", a->on_failure, "Dependants of a failed node: marker (run with \"[node ID failed: why]\" for its output) or skip")
       ->check(CLI::IsMember({"skip", "marker"}));
   cmd->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace JSON here");
   cmd->add_option("--max-running", a->max_running, "Sequences batched at once per expert")->check(CLI::Range(1, 256));
