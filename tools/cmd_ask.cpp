@@ -35,8 +35,8 @@ constexpr const char* kDefaultQuestion =
 struct AskArgs {
   std::string question = kDefaultQuestion;
   std::string experts, router, plan, trace, planner = "rules", on_failure = "marker";
-  int max_running = 16;
-  int max_context = 1024;
+  int max_running = 8;
+  int max_context = 512;
   bool json = false, verbose = false;
   RuntimeFlags runtime;
 };
