@@ -272,6 +272,28 @@ runtime::ExpertRegistry tiny_registry() {
   return runtime::parse_expert_registry(config.dump(), "tiny.json", ".");
 }
 
+TEST(GraphRegistryRouting, CategoriesMapToExpertsAndTextNeedsARouter) {
+  const runtime::ExpertRegistry registry = tiny_registry();
+  const PlanVocabulary vocabulary = plan_vocabulary(registry);
+  EXPECT_EQ(vocabulary.experts, (std::set<std::string>{"stories", "dreams"}));
+  EXPECT_EQ(vocabulary.categories, (std::set<std::string>{"stories", "dreams"}));
+  const ExpertResolver resolve = make_resolver(registry, nullptr);
+  PlanNode node;
+  node.id = "n";
+  node.prompt = "x";
+  node.category = "dreams";
+  const RouteDecision d = resolve(node, "x");
+  EXPECT_EQ(d.expert, "dreams");
+  EXPECT_FALSE(d.refused);
+  node.category.clear();
+  EXPECT_THROW(resolve(node, "x"), Error);  // routing by text without a router
+  // In a run, that error fails the node with a message instead of throwing.
+  FakeBackend backend;
+  const CompositionResult r = execute_plan(trivial_plan(), "hello", backend, resolve);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.nodes[0].error.find("no router is loaded"), std::string::npos);
+}
+
 CompositionResult run_tiny(const runtime::ExpertRegistry& registry, const Plan& plan, const std::string& question) {
   runtime::WeightStore store(registry);
   runtime::EngineOptions engine;
