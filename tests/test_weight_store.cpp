@@ -3,6 +3,7 @@
 // invariants under concurrent random use. Nothing here is timed.
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -19,8 +20,10 @@
 #include "runtime/byte_size.h"
 #include "runtime/contiguous_kv_cache.h"
 #include "runtime/expert_layout.h"
+#include "runtime/eviction_policy.h"
 #include "runtime/expert_registry.h"
 #include "runtime/loaded_model.h"
+#include "runtime/page_pool.h"
 #include "runtime/weight_store.h"
 #include "tests/test_paths.h"
 
@@ -198,6 +201,33 @@ TEST(ExpertLayout, DtypeConvertsFloatMatricesOnly) {
     EXPECT_EQ(q8.tensors[i].resident_type,
               f.tensors[i].dims.size() == 2 ? chorus::kernels::GgmlType::Q8_0 : chorus::kernels::GgmlType::F32)
         << f.tensors[i].name;
+}
+
+// ---------------------------------------------------------------- policy and pool
+
+TEST(LruPolicy, EvictsLeastRecentFirstAndUpcomingLast) {
+  LruPolicy lru;
+  const std::vector<EvictionCandidate> c = {{"a", 1, 30}, {"b", 1, 10}, {"c", 1, 20}, {"d", 1, 40}};
+  EXPECT_EQ(lru.eviction_order(Tier::kResident, c), (std::vector<size_t>{1, 2, 0, 3}));
+  const std::vector<std::string> upcoming = {"b", "c"};  // b is needed first
+  lru.set_upcoming(upcoming);
+  EXPECT_EQ(lru.eviction_order(Tier::kResident, c), (std::vector<size_t>{0, 3, 2, 1}));
+}
+
+TEST(PagePool, ReusesChunksWithinItsLimit) {
+  PagePool pool(3 * PagePool::kChunkBytes, false);
+  {
+    const PooledBuffer a = pool.acquire(PagePool::kChunkBytes + 1);  // two chunks
+    std::memset(a.data(), 7, a.size());
+    EXPECT_EQ(pool.retained_bytes(), 0u);
+  }
+  EXPECT_EQ(pool.retained_bytes(), 2 * PagePool::kChunkBytes);
+  const PooledBuffer b = pool.acquire(3 * PagePool::kChunkBytes);  // the two kept chunks and a fresh one
+  EXPECT_EQ(pool.retained_bytes(), 0u);
+  EXPECT_EQ(b.data()[0], 7);  // the same pages, moved into place
+  b.data()[b.size() - 1] = 1;
+  pool.preallocate();  // the limit is all live: nothing to add
+  EXPECT_EQ(pool.retained_bytes(), 0u);
 }
 
 // ---------------------------------------------------------------- the store
