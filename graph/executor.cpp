@@ -26,9 +26,10 @@ nlohmann::json route_json(const RouteDecision& d) {
           {"refused", d.refused}};
 }
 
-class Run {
+// One execution of a plan: the nodes' state, the report being built, the clock.
+class PlanRun {
  public:
-  Run(const Plan& plan, std::string_view question, ExpertBackend& backend, const ExpertResolver& resolve,
+  PlanRun(const Plan& plan, std::string_view question, ExpertBackend& backend, const ExpertResolver& resolve,
       const ExecutorOptions& options)
       : plan_(plan), question_(question), backend_(backend), resolve_(resolve), options_(options), start_(Clock::now()) {
     for (const PlanNode& n : plan.nodes) {
@@ -243,7 +244,7 @@ const char* node_status_name(NodeStatus s) {
 
 CompositionResult execute_plan(const Plan& plan, std::string_view question, ExpertBackend& backend,
                                const ExpertResolver& resolve, const ExecutorOptions& options) {
-  return Run(plan, question, backend, resolve, options).execute();
+  return PlanRun(plan, question, backend, resolve, options).execute();
 }
 
 nlohmann::json to_json(const CompositionResult& result) {
