@@ -36,14 +36,25 @@ void expect_close(const std::vector<float>& got, const float* want_begin, size_t
   }
 }
 
-class Stories260K : public ::testing::TestWithParam<const char*> {};
+// The model file named by the test parameter, its weights and a forward pass.
+class Stories260K : public ::testing::TestWithParam<const char*> {
+ protected:
+  Stories260K()
+      : file(chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/" + GetParam())),
+        weights(chorus::models::bind_llama_weights(file)),
+        model(file.config) {}
+  chorus::runtime::ContiguousKvCache cache(int32_t positions) const {
+    return {file.config.n_layers, file.config.kv_dim(), positions};
+  }
+
+  Reference ref = load_reference();
+  chorus::models::ModelFile file;
+  chorus::models::LlamaWeights weights;
+  LlamaModel model;
+};
 
 TEST_P(Stories260K, LogitsOfFirstFourPositionsMatchReference) {
-  Reference ref = load_reference();
-  auto file = chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/" + GetParam());
-  const auto weights = chorus::models::bind_llama_weights(file);
-  LlamaModel model(file.config);
-  chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), 16);
+  auto kv = cache(16);
   std::vector<float> logits;
   for (int pos = 0; pos < 4; ++pos) {
     SequenceChunk step{0, {&ref.ids[pos], 1}, pos};
@@ -53,11 +64,7 @@ TEST_P(Stories260K, LogitsOfFirstFourPositionsMatchReference) {
 }
 
 TEST_P(Stories260K, PrefillWithAllLogitsEqualsTokenByToken) {
-  Reference ref = load_reference();
-  auto file = chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/" + GetParam());
-  const auto weights = chorus::models::bind_llama_weights(file);
-  LlamaModel model(file.config);
-  chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), 16);
+  auto kv = cache(16);
   std::vector<float> logits;
   SequenceChunk prefill{0, {ref.ids.data(), 4}, 0, /*all_logits=*/true};
   model.forward(weights, {&prefill, 1}, kv, logits);
@@ -69,11 +76,7 @@ TEST_P(Stories260K, PrefillWithAllLogitsEqualsTokenByToken) {
 }
 
 TEST_P(Stories260K, Greedy200TokensFromBosMatchReference) {
-  Reference ref = load_reference();
-  auto file = chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/" + GetParam());
-  const auto weights = chorus::models::bind_llama_weights(file);
-  LlamaModel model(file.config);
-  chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), 256);
+  auto kv = cache(256);
   std::vector<float> logits;
   std::vector<int32_t> ids = {1};
   for (int pos = 0; pos < 200; ++pos) {
