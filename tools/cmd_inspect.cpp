@@ -7,6 +7,8 @@
 #include "kernels/ggml_types.h"
 #include "models/gguf.h"
 #include "models/model_file.h"
+#include "runtime/expert_layout.h"
+#include "runtime/expert_registry.h"
 #include "tools/commands.h"
 
 namespace chorus::cli {
@@ -16,6 +18,7 @@ namespace {
 struct InspectOptions {
   std::string model;
   std::string experts;
+  std::string dtype;  // show what --dtype would convert each tensor to
   bool json = false;
   bool all_metadata = false;
 };
@@ -36,6 +39,12 @@ int64_t elements(const models::TensorInfo& t) {
 
 int run_inspect(const InspectOptions& o) {
   models::ModelFile f = models::open_model_file(o.model);
+  // With --dtype: each tensor's type after quantize-on load (those that do not fit keep theirs).
+  std::vector<std::string> loaded(f.tensors.size());
+  if (!o.dtype.empty()) {
+    const runtime::ExpertLayout layout = runtime::plan_expert_layout(f, runtime::resident_dtype_from_name(o.dtype));
+    for (size_t i = 0; i < f.tensors.size(); ++i) loaded[i] = kernels::type_name(layout.tensors[i].resident_type);
+  }
   int64_t params = 0;
   for (const auto& t : f.tensors) params += elements(t);
   if (o.json) {
@@ -49,9 +58,12 @@ int run_inspect(const InspectOptions& o) {
       j["metadata"] = md;
     }
     nlohmann::json ts = nlohmann::json::array();
-    for (const auto& t : f.tensors)
+    for (size_t i = 0; i < f.tensors.size(); ++i) {
+      const auto& t = f.tensors[i];
       ts.push_back({{"name", t.name}, {"type", kernels::type_name(t.type)}, {"shape", t.dims}, {"bytes", t.bytes},
                     {"offset", t.file_offset}});
+      if (!o.dtype.empty()) ts.back()["loaded_type"] = loaded[i];
+    }
     j["tensors"] = ts;
     std::puts(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
@@ -69,10 +81,13 @@ int run_inspect(const InspectOptions& o) {
     for (const auto& [k, v] : f.gguf->metadata()) fmt::print("  {:<42} {}\n", k, v.to_string(o.all_metadata ? SIZE_MAX : 8));
     fmt::print("\n");
   }
-  fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12}\n", "tensor", "type", "shape", "bytes", "offset");
-  for (const auto& t : f.tensors)
-    fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12}\n", t.name, kernels::type_name(t.type),
-               fmt::format("[{}]", fmt::join(t.dims, ", ")), t.bytes, t.file_offset);
+  fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12} {}\n", "tensor", "type", "shape", "bytes", "offset",
+             o.dtype.empty() ? "" : "loaded as (--dtype " + o.dtype + ")");
+  for (size_t i = 0; i < f.tensors.size(); ++i) {
+    const auto& t = f.tensors[i];
+    fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12} {}\n", t.name, kernels::type_name(t.type),
+               fmt::format("[{}]", fmt::join(t.dims, ", ")), t.bytes, t.file_offset, loaded[i]);
+  }
   fmt::print("\n{} tensors, {} parameters, {} bytes ({:.1f} MiB)\n", f.tensors.size(), params, f.tensor_bytes(),
              f.tensor_bytes() / 1048576.0);
   return 0;
@@ -88,6 +103,8 @@ void register_inspect(CLI::App& app, int& exit_code) {
                       ->check(CLI::ExistingFile)->excludes(model);
   cmd->add_flag("--json", o->json, "Print one JSON object");
   cmd->add_flag("--all-metadata", o->all_metadata, "Print metadata arrays in full");
+  cmd->add_option("--dtype", o->dtype, "Also show each tensor's type when loaded with --dtype (which ones convert, which keep their type)")
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"}));
   cmd->callback([o, experts, &exit_code] {
     if (experts->count() > 0) {
       print_experts(o->experts, o->json);
