@@ -207,12 +207,19 @@ class PlanRun {
     std::vector<std::string> ahead(order.begin() + std::min<size_t>(1, order.size()), order.end());
     for (size_t i : ready_nodes(wave))
       if (const auto e = expert_before_wave(i); e && *e != kJoinExpert && !groups.contains(*e)) ahead.push_back(*e);
+    if (options_.sequential) ahead.clear();
     for (const std::string& e : ahead)
       if (std::find(record.prefetched.begin(), record.prefetched.end(), e) == record.prefetched.end()) {
         backend_.prefetch(e);
         record.prefetched.push_back(e);
       }
-    for (const std::string& expert : order) run_group(expert, groups[expert]);
+    for (const std::string& expert : order) {
+      if (!options_.sequential) {
+        run_group(expert, groups[expert]);
+        continue;
+      }
+      for (size_t node : groups[expert]) run_group(expert, {node});
+    }
     collect_moves();
     record.seconds = now() - record.start_s;
     result_.trace.push_back(TraceEvent{fmt::format("wave {}", index), kWaveLane, record.start_s, record.seconds,

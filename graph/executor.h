@@ -33,6 +33,9 @@ using ExpertResolver = std::function<RouteDecision(const PlanNode& node, std::st
 
 struct ExecutorOptions {
   FailurePolicy on_failure = FailurePolicy::kSkipDependants;
+  // One node at a time: no batching of a wave's nodes, no prefetch — the
+  // baseline that `chorus bench compose` compares the executor against.
+  bool sequential = false;
 };
 
 enum class NodeStatus { kDone, kFailed, kSkipped };

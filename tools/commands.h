@@ -19,6 +19,8 @@ void register_ask(CLI::App& app, int& exit_code);
 CLI::App* register_bench(CLI::App& app, int& exit_code);
 // `chorus bench tiers`, added to the `bench` command object.
 void register_bench_tiers(CLI::App& bench, int& exit_code);
+// `chorus bench compose`: sequential vs executor latency of a plan.
+void register_bench_compose(CLI::App& bench, int& exit_code);
 // `chorus inspect --experts`: the registry's experts, their tiers and the budgets.
 void print_experts(const std::string& path, bool json);
 
