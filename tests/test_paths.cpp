@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <gtest/gtest.h>
+
 namespace chorus::test {
 
 namespace {
@@ -19,7 +21,11 @@ std::string source_dir() { return CHORUS_SOURCE_DIR; }
 std::string smollm2_path() { return model_dir() + "/SmolLM2-135M-Instruct.Q4_1.gguf"; }
 
 std::string temp_dir(const std::string& name) {
+  // Per running test: ctest runs each TEST as its own process, in parallel, so
+  // two tests asking for the same name must not share (and wipe) one folder.
   auto dir = std::filesystem::path(binary_dir()) / "test-tmp" / name;
+  if (const auto* info = ::testing::UnitTest::GetInstance()->current_test_info())
+    dir /= std::string(info->test_suite_name()) + "." + info->name();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
