@@ -83,6 +83,7 @@ std::vector<NodeRun> EngineBackend::run_batch(const std::string& expert, const s
     request.prompt = rt.encode(jobs[k].prompt);
     request.max_tokens = jobs[k].generation.max_tokens.value_or(rt.spec->generation.max_tokens);
     request.sampling = sampling_for(rt.spec->generation, jobs[k].generation);
+    request.grammar = jobs[k].grammar;
     request.on_token = [&timings, k](runtime::RequestId, int32_t, const std::string&) {
       Timing& t = timings[k];
       t.last = Clock::now();

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "graph/plan.h"
+#include "runtime/grammar.h"
 #include "runtime/store_metrics.h"
 
 namespace chorus::graph {
@@ -17,6 +19,7 @@ struct NodeJob {
   std::string node_id;
   std::string prompt;  // rendered: no placeholders left
   NodeGeneration generation;
+  std::shared_ptr<const runtime::Grammar> grammar = nullptr;  // constrains the output (the planner's plan), or null
 };
 
 struct NodeRun {

@@ -37,6 +37,9 @@ class Tokenizer {
   virtual bool adds_bos() const = 0;
   // True for ids that end a generation (EOS, EOT, <|im_end|> and similar control tokens).
   virtual bool is_end_of_generation(int32_t id) const = 0;
+  // True for ids that stand for no text of their own: control, unknown and unused
+  // tokens, BOS, EOS and UNK (a grammar-constrained sampler never lets them through as text).
+  virtual bool is_control(int32_t id) const = 0;
   // True when encode() adds a leading space (SentencePiece "add_dummy_prefix").
   virtual bool adds_space_prefix() const = 0;
   // Exact lookup of a token's text as stored in the vocabulary.

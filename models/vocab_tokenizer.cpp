@@ -47,6 +47,13 @@ bool VocabTokenizer::is_end_of_generation(int32_t id) const {
   return std::binary_search(vocab_.end_of_generation.begin(), vocab_.end_of_generation.end(), id);
 }
 
+bool VocabTokenizer::is_control(int32_t id) const {
+  check_id(id);
+  const TokenType type = vocab_.types[id];
+  return type == TokenType::kControl || type == TokenType::kUnknown || type == TokenType::kUnused || id == vocab_.bos ||
+         id == vocab_.eos || id == vocab_.unk;
+}
+
 void VocabTokenizer::check_id(int32_t id) const {
   if (!vocab_.contains_id(id))
     throw Error(ErrorCode::kInvalidArgument,

@@ -21,6 +21,7 @@ class VocabTokenizer : public Tokenizer {
   int32_t eos_id() const final { return vocab_.eos; }
   bool adds_bos() const final { return add_bos_ && vocab_.bos >= 0; }
   bool is_end_of_generation(int32_t id) const final;
+  bool is_control(int32_t id) const final;
   std::optional<int32_t> find_token(std::string_view text) const final { return vocab_.find(text); }
 
  protected:

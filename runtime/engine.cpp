@@ -1,6 +1,7 @@
 #include "runtime/engine.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -39,6 +40,7 @@ RequestId Engine::submit(Request r) {
   s->tokens = std::move(r.prompt);
   s->max_tokens = r.max_tokens;
   s->sampler = std::make_unique<Sampler>(r.sampling);
+  if (r.grammar) s->grammar.emplace(std::move(r.grammar));
   s->on_token = std::move(r.on_token);
   results_[s->id].prompt_tokens = s->prompt_len;
   const RequestId id = s->id;
@@ -65,6 +67,7 @@ RequestId Engine::fork(RequestId parent_id, Request r) {
   s->computed = p.computed;
   s->max_tokens = r.max_tokens;
   s->sampler = std::make_unique<Sampler>(r.sampling);
+  if (r.grammar) s->grammar.emplace(std::move(r.grammar));
   s->on_token = std::move(r.on_token);
   kv_.fork(parent_id, static_cast<int32_t>(s->id));
   s->in_cache = true;
@@ -157,6 +160,21 @@ void Engine::emit(Sequence& s, int32_t token) {
   if (s.on_token) s.on_token(s.id, token, piece);
 }
 
+int32_t Engine::choose(Sequence& s, std::span<float> row) {
+  if (!s.grammar) return s.sampler->sample(row, s.tokens);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!token_trie_) token_trie_ = std::make_unique<TokenTrie>(tokenizer_);
+  token_trie_->allowed_tokens(*s.grammar, allowed_);
+  const int32_t kept = mask_logits(row, allowed_);
+  ++stats_.grammar_masks;
+  stats_.grammar_mask_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (kept == 0) return -1;
+  int32_t next = s.sampler->sample(row, s.tokens);
+  // Sampling never picks a masked token (its probability is 0), but a rounding tail could: fall back to the best.
+  if (!allowed_[next]) next = argmax(row);
+  return next;
+}
+
 bool Engine::step(const models::LlamaWeights& weights) {
   admit();
   if (running_.empty()) return false;
@@ -210,12 +228,15 @@ bool Engine::step(const models::LlamaWeights& weights) {
     if (s.computed < static_cast<int32_t>(s.tokens.size())) continue;  // prefill continues next step
 
     std::span<float> row(logits_.data() + i * V, V);
-    const std::vector<int32_t>& history = s.tokens;
-    const int32_t next = s.sampler->sample(row, history);
+    const int32_t next = choose(s, row);
     RequestResult& r = results_[s.id];
+    if (next < 0) { finish(s, RequestState::kFailed, "grammar: no token of the vocabulary can continue the text"); continue; }
     if (tokenizer_.is_end_of_generation(next)) { finish(s, RequestState::kFinished, "eos"); continue; }
     if (next == tokenizer_.bos_id()) { finish(s, RequestState::kFinished, "bos"); continue; }
+    // The grammar reads the token's own bytes (the ones its mask checked).
+    if (s.grammar) s.grammar->accept(tokenizer_.token_to_piece(next));
     emit(s, next);
+    if (s.grammar && !s.grammar->can_continue()) { finish(s, RequestState::kFinished, "grammar"); continue; }
     if (static_cast<int32_t>(r.tokens.size()) >= s.max_tokens) { finish(s, RequestState::kFinished, "max_tokens"); continue; }
     if (static_cast<int32_t>(s.tokens.size()) >= opt_.max_context) finish(s, RequestState::kFinished, "context");
   }

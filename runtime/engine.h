@@ -9,12 +9,16 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "models/llama_model.h"
 #include "models/tokenizer.h"
+#include "runtime/grammar_mask.h"
+#include "runtime/grammar_state.h"
 #include "runtime/paged_kv_cache.h"
 #include "runtime/sampler.h"
 
@@ -39,6 +43,10 @@ struct Request {
   int32_t max_tokens = 256;
   SamplingParams sampling;
   StreamCallback on_token;
+  // When set, every token is chosen among those the grammar can read next (EOS
+  // only where the grammar is complete); generation stops with "grammar" once
+  // the grammar is complete and can read nothing more.
+  std::shared_ptr<const Grammar> grammar = nullptr;
 };
 
 enum class RequestState { kWaiting, kRunning, kFinished, kCancelled, kFailed };
@@ -47,7 +55,7 @@ struct RequestResult {
   RequestState state = RequestState::kWaiting;
   std::vector<int32_t> tokens;   // generated
   std::string text;
-  std::string stop_reason;       // eos, bos, max_tokens, context, cancelled, or the error
+  std::string stop_reason;       // eos, bos, max_tokens, context, grammar, cancelled, or the error
   int32_t prompt_tokens = 0;
   int32_t reused_prompt_tokens = 0;  // attached from the prefix cache instead of computed
   int32_t preemptions = 0;
@@ -60,6 +68,8 @@ struct EngineStats {
   int64_t reused_tokens = 0;     // prompt positions served by shared blocks
   int64_t preemptions = 0;
   int64_t peak_kv_bytes = 0;
+  int64_t grammar_masks = 0;          // token masks computed for grammar-constrained requests
+  double grammar_mask_seconds = 0.0;  // time spent computing them
 };
 
 class Engine {
@@ -89,6 +99,7 @@ class Engine {
     int32_t computed = 0;         // positions whose K/V are in the cache
     int32_t max_tokens = 0;
     std::unique_ptr<Sampler> sampler;
+    std::optional<GrammarState> grammar;
     StreamCallback on_token;
     bool in_cache = false;
   };
@@ -97,6 +108,9 @@ class Engine {
   void preempt_one();
   void finish(Sequence& s, RequestState state, const std::string& reason);
   void emit(Sequence& s, int32_t token);
+  // Samples the next token of a sequence from its logits row, under its grammar if it has one;
+  // -1 when the grammar leaves no token.
+  int32_t choose(Sequence& s, std::span<float> row);
 
   models::LlamaModel model_;
   const models::Tokenizer& tokenizer_;
@@ -108,6 +122,8 @@ class Engine {
   std::deque<RequestId> waiting_;
   std::vector<RequestId> running_;   // in admission order
   std::vector<float> logits_;
+  std::unique_ptr<TokenTrie> token_trie_;  // built for the first grammar request
+  std::vector<uint8_t> allowed_;
   EngineStats stats_;
 };
 

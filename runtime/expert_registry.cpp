@@ -231,7 +231,7 @@ ExpertRegistry parse_expert_registry(std::string_view json_text, const std::stri
     top.fail(ErrorCode::kFormat, fmt::format("not valid JSON: {}", e.what()));
   }
   require_object(root, top, "the config");
-  reject_unknown_fields(root, {"experts", "store", "fallback", "on_out_of_domain"}, top, "the config");
+  reject_unknown_fields(root, {"experts", "store", "fallback", "on_out_of_domain", "planner"}, top, "the config");
 
   ExpertRegistry r;
   r.path = config_name;
@@ -261,6 +261,9 @@ ExpertRegistry parse_expert_registry(std::string_view json_text, const std::stri
   r.fallback_expert = get_string(root, "fallback", top, false);
   if (!r.fallback_expert.empty() && !r.find(r.fallback_expert))
     top.fail(ErrorCode::kInvalidArgument, fmt::format("fallback expert '{}' is not in 'experts'", r.fallback_expert));
+  r.planner_expert = get_string(root, "planner", top, false);
+  if (!r.planner_expert.empty() && !r.find(r.planner_expert))
+    top.fail(ErrorCode::kInvalidArgument, fmt::format("planner expert '{}' is not in 'experts'", r.planner_expert));
   const std::string policy = get_string(root, "on_out_of_domain", top, false);
   if (policy.empty()) {
     r.refuse_out_of_domain = r.fallback_expert.empty();

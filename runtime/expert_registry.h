@@ -41,6 +41,7 @@ struct ExpertRegistry {
   std::vector<ExpertSpec> experts;
   StoreBudgets store;
   std::string fallback_expert;       // "" when none is named
+  std::string planner_expert;        // writes plans under the plan grammar; "" when none is named
   bool refuse_out_of_domain = true;  // else out-of-domain questions go to the fallback expert
 
   const ExpertSpec* find(std::string_view name) const;

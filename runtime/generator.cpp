@@ -19,7 +19,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // A batch of one on the engine: the first step prefills the whole prompt, every
 // later step decodes one token.
 GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, int32_t max_tokens,
-                          const SamplingParams& sampling, const TokenCallback& on_token) {
+                          const SamplingParams& sampling, const TokenCallback& on_token,
+                          std::shared_ptr<const Grammar> grammar) {
   const models::LlamaConfig& c = m.file.config;
   if (max_tokens < 0) throw Error(ErrorCode::kInvalidArgument, "generate: max_tokens must be >= 0");
   EngineOptions opt;
@@ -27,7 +28,7 @@ GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, in
   opt.max_context = static_cast<int32_t>(std::min<int64_t>(c.context_length, prompt.size() + max_tokens));
   opt.max_step_tokens = std::max<int32_t>(1, static_cast<int32_t>(prompt.size()));
   Engine engine(c, *m.tokenizer, opt);
-  Request req{prompt, max_tokens, sampling, {}};
+  Request req{prompt, max_tokens, sampling, {}, std::move(grammar)};
   if (on_token) req.on_token = [&](RequestId, int32_t token, const std::string& piece) { on_token(token, piece); };
   const RequestId id = engine.submit(std::move(req));
 
@@ -43,6 +44,8 @@ GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, in
   res.tokens = r.tokens;
   res.text = r.text;
   res.stop_reason = r.stop_reason;
+  res.grammar_masks = engine.stats().grammar_masks;
+  res.grammar_mask_seconds = engine.stats().grammar_mask_seconds;
   return res;
 }
 

@@ -17,6 +17,7 @@
 #include "graph/engine_backend.h"
 #include "graph/executor.h"
 #include "graph/plan.h"
+#include "graph/planner.h"
 #include "graph/registry_routing.h"
 #include "graph/trace.h"
 #include "runtime/expert_registry.h"
@@ -34,7 +35,7 @@ constexpr const char* kDefaultQuestion =
 
 struct AskArgs {
   std::string question = kDefaultQuestion;
-  std::string experts, router, plan, trace, planner = "rules", on_failure = "marker";
+  std::string experts, router, plan, trace, planner, on_failure = "marker";
   int max_running = 8;
   int max_context = 512;
   bool json = false, verbose = false;
@@ -60,6 +61,25 @@ std::optional<Router> load_router(const std::string& flag) {
   const auto built = executable_dir() / "default_router.bin";
   if (std::filesystem::exists(built)) return Router::load(built.string());
   return std::nullopt;  // nodes that need routing by text will fail and say so
+}
+
+// --planner, or the config's planner expert when it names one, else the rules.
+std::string planner_kind(const AskArgs& a, const runtime::ExpertRegistry& registry) {
+  if (a.planner.empty()) return registry.planner_expert.empty() ? "rules" : "model";
+  if (a.planner == "model" && registry.planner_expert.empty())
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("--planner model: {} names no planner expert (add \"planner\": \"NAME\")", registry.path));
+  return a.planner;
+}
+
+nlohmann::json to_json(const graph::PlannerOutcome& p) {
+  return {{"source", p.source}, {"expert", p.expert}, {"output", p.model_output}, {"fallback_reason", p.fallback_reason},
+          {"seconds", p.seconds}, {"generated_tokens", p.generated_tokens}};
+}
+
+void print_planner(const graph::PlannerOutcome& p) {
+  std::printf("planner %s: %d tokens in %.2f s%s\n", p.expert.c_str(), p.generated_tokens, p.seconds,
+              p.source == "model" ? "" : fmt::format("; plan rejected, rules used: {}", p.fallback_reason).c_str());
 }
 
 void print_text(const graph::Plan& plan, const graph::CompositionResult& r, bool verbose) {
@@ -91,8 +111,11 @@ void register_ask(CLI::App& app, int& exit_code) {
   cmd->add_option("--experts", a->experts, "Experts config (default: configs/default.json)");
   cmd->add_option("--router", a->router, "Router file from train-router (default: the build's default_router.bin)");
   cmd->add_option("--plan", a->plan, "Plan file (JSON); default: the rule-based decomposer");
-  cmd->add_option("--planner", a->planner, "Without --plan: rules (decompose) or trivial (one routed node)")
-      ->check(CLI::IsMember({"rules", "trivial"}));
+  cmd->add_option("--planner", a->planner,
+                  "Without --plan: model (the config's planner expert writes the plan under the plan grammar; the "
+                  "rules when its plan is invalid), rules (decompose) or trivial (one routed node). Default: model "
+                  "when the config names a planner, else rules")
+      ->check(CLI::IsMember({"model", "rules", "trivial"}));
   cmd->add_option("--on-failure", a->on_failure, "Dependants of a failed node: marker (run with \"[node ID failed: why]\" for its output) or skip")
       ->check(CLI::IsMember({"skip", "marker"}));
   cmd->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace JSON here");
@@ -106,10 +129,7 @@ void register_ask(CLI::App& app, int& exit_code) {
     const runtime::ExpertRegistry registry =
         runtime::load_expert_registry(a->experts.empty() ? default_experts() : a->experts);
     const graph::PlanVocabulary vocabulary = graph::plan_vocabulary(registry);
-    const graph::Plan plan = !a->plan.empty()       ? graph::load_plan(a->plan, vocabulary)
-                             : a->planner == "rules" ? graph::decompose(a->question)
-                                                     : graph::trivial_plan();
-    graph::validate_plan(plan, vocabulary);
+    const std::string planner = a->plan.empty() ? planner_kind(*a, registry) : "file";
     const std::optional<Router> router = load_router(a->router);
 
     runtime::WeightStore store(registry);
@@ -117,6 +137,13 @@ void register_ask(CLI::App& app, int& exit_code) {
     engine.max_running = a->max_running;
     engine.max_context = a->max_context;
     graph::EngineBackend backend(registry, store, engine);
+    std::optional<graph::PlannerOutcome> planned;
+    if (planner == "model") planned = graph::plan_with_expert(a->question, registry.planner_expert, backend, vocabulary);
+    const graph::Plan plan = planned              ? planned->plan
+                             : planner == "file"  ? graph::load_plan(a->plan, vocabulary)
+                             : planner == "rules" ? graph::decompose(a->question)
+                                                  : graph::trivial_plan();
+    graph::validate_plan(plan, vocabulary);
     graph::ExecutorOptions options;
     options.on_failure = a->on_failure == "marker" ? graph::FailurePolicy::kMarker : graph::FailurePolicy::kSkipDependants;
     const graph::CompositionResult result =
@@ -127,8 +154,10 @@ void register_ask(CLI::App& app, int& exit_code) {
       nlohmann::json j = graph::to_json(result);
       j["question"] = a->question;
       j["plan"] = graph::to_json(plan);
+      j["planner"] = planned ? to_json(*planned) : nlohmann::json{{"source", planner}};
       std::printf("%s\n", j.dump(2).c_str());
     } else {
+      if (a->verbose && planned) print_planner(*planned);
       print_text(plan, result, a->verbose);
     }
     exit_code = result.ok ? 0 : 2;

@@ -9,6 +9,7 @@
 #include "chorus/error.h"
 #include "runtime/engine.h"
 #include "runtime/generator.h"
+#include "runtime/grammar.h"
 #include "runtime/loaded_model.h"
 #include "tools/commands.h"
 #include "tools/runtime_flags.h"
@@ -18,12 +19,13 @@ namespace chorus::cli {
 namespace {
 
 struct GenerateOptions {
-  std::string model, tokenizer, prompt, system, prompts_file;
+  std::string model, tokenizer, prompt, system, prompts_file, grammar_file;
   int32_t max_tokens = 256;
   int32_t parallel = 4;
-  bool chat = false, json = false;
+  bool chat = false, json = false, verbose = false;
   RuntimeFlags runtime;
   runtime::SamplingParams sampling;
+  std::shared_ptr<const runtime::Grammar> grammar;  // read from grammar_file
 };
 
 // A chat prompt carries its own special tokens; a plain prompt gets BOS when the vocabulary wants it.
@@ -56,7 +58,7 @@ int run_batch(runtime::LoadedModel& m, const GenerateOptions& o) {
   for (size_t i = 0; i < prompts.size(); ++i) {
     runtime::SamplingParams s = o.sampling;
     s.seed += i;  // each prompt its own stream, reproducible for the same file
-    ids.push_back(engine.submit({encode_prompt(m, o, prompts[i]), o.max_tokens, s, {}}));
+    ids.push_back(engine.submit({encode_prompt(m, o, prompts[i]), o.max_tokens, s, {}, o.grammar}));
   }
   const auto t0 = std::chrono::steady_clock::now();
   engine.run_until_idle(m.weights);
@@ -87,8 +89,9 @@ int run_batch(runtime::LoadedModel& m, const GenerateOptions& o) {
   return 0;
 }
 
-int run_generate(const GenerateOptions& o) {
+int run_generate(GenerateOptions& o) {
   apply_runtime_flags(o.runtime);
+  if (!o.grammar_file.empty()) o.grammar = std::make_shared<const runtime::Grammar>(runtime::Grammar::load(o.grammar_file));
   runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer, load_dtype(o.runtime));
   if (!o.prompts_file.empty()) return run_batch(m, o);
   const std::vector<int32_t> prompt = encode_prompt(m, o, o.prompt);
@@ -101,7 +104,8 @@ int run_generate(const GenerateOptions& o) {
     std::fflush(stdout);
   };
   runtime::GenerationResult r =
-      runtime::generate(m, prompt, o.max_tokens, o.sampling, o.json ? runtime::TokenCallback{} : print_piece);
+      runtime::generate(m, prompt, o.max_tokens, o.sampling, o.json ? runtime::TokenCallback{} : print_piece, o.grammar);
+  const double mask_ms = r.grammar_masks > 0 ? 1e3 * r.grammar_mask_seconds / r.grammar_masks : 0.0;
   const double prefill_tok_s = r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0.0;
   // The first generated token comes from the prefill's logits: decode rate counts the rest.
   const double decode_tok_s =
@@ -115,11 +119,15 @@ int run_generate(const GenerateOptions& o) {
                         {"prefill_tok_s", prefill_tok_s},
                         {"decode_tok_s", decode_tok_s},
                         {"model", o.model}};
+    if (o.grammar) j["grammar_mask_ms"] = mask_ms;
     std::puts(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::fputs("\n", stdout);
     std::fprintf(stderr, "prompt: %d tokens, %.1f tok/s; generated: %zu tokens, %.1f tok/s (stop: %s)\n",
                  r.prompt_tokens, prefill_tok_s, r.tokens.size(), decode_tok_s, r.stop_reason.c_str());
+    if (o.verbose && o.grammar)
+      std::fprintf(stderr, "grammar mask: %lld steps, %.2f ms per step over %d tokens\n",
+                   static_cast<long long>(r.grammar_masks), mask_ms, m.tokenizer->vocab_size());
   }
   return 0;
 }
@@ -157,6 +165,11 @@ void register_generate(CLI::App& app, int& exit_code) {
                 "Render the prompt through the model's chat template (built in: chatml, llama2, llama3, gemma, "
                 "zephyr) and print only the answer");
   cmd->add_option("--system", o->system, "System message for --chat");
+  cmd->add_option("--grammar", o->grammar_file,
+                  "GBNF grammar file (llama.cpp notation): every token is chosen among those the grammar allows; "
+                  "generation stops when the grammar is complete (e.g. configs/grammars/plan.gbnf)")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--verbose", o->verbose, "With --grammar: also print the time spent computing token masks");
   cmd->add_flag("--json", o->json,
                 "Print one JSON object (text, tokens, prompt_tokens, prefill_tok_s, decode_tok_s) instead of text");
   cmd->callback([o, &exit_code] { exit_code = run_generate(*o); });
