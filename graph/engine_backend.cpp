@@ -113,6 +113,15 @@ std::vector<NodeRun> EngineBackend::run_batch(const std::string& expert, const s
   return runs;
 }
 
+LoadCost EngineBackend::load_cost(const std::string& expert) {
+  for (const runtime::ExpertState& e : store_.snapshot().experts) {
+    if (e.name != expert) continue;
+    if (e.in_resident) return {0, 0};
+    return {e.in_host || e.loading_host || e.loading_resident ? 1 : 2, e.resident_bytes};
+  }
+  return {2, 0};  // unknown here: run_batch reports it
+}
+
 std::vector<runtime::MoveRecord> EngineBackend::take_moves() {
   const runtime::StoreSnapshot snapshot = store_.snapshot();
   uint64_t total = 0;

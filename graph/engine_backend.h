@@ -27,6 +27,7 @@ class EngineBackend : public ExpertBackend {
   void prefetch(const std::string& expert) override;
   std::vector<NodeRun> run_batch(const std::string& expert, const std::vector<NodeJob>& jobs) override;
   std::vector<runtime::MoveRecord> take_moves() override;
+  LoadCost load_cost(const std::string& expert) override;
 
  private:
   struct ExpertRuntime;

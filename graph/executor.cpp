@@ -202,6 +202,12 @@ class PlanRun {
       if (!groups.contains(expert)) order.push_back(expert);
       groups[expert].push_back(i);
     }
+    // The executor runs first the groups whose experts are closest to ready
+    // (resident, then the smallest loads), so the big loads overlap compute.
+    if (!options_.sequential)
+      std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
+        return backend_.load_cost(a) < backend_.load_cost(b);
+      });
     // Warm up, in the order they will run, this wave's later groups and the
     // next wave's experts, so that their loads overlap the first group's compute.
     std::vector<std::string> ahead(order.begin() + std::min<size_t>(1, order.size()), order.end());

@@ -33,6 +33,15 @@ struct NodeRun {
   int32_t generated_tokens = 0;
 };
 
+// How far an expert is from being ready to run: its weights' tier (0 =
+// resident, 1 = host or on the way up, 2 = only on disk), then their size.
+// Smaller is sooner.
+struct LoadCost {
+  int tier_distance = 0;
+  uint64_t bytes = 0;
+  auto operator<=>(const LoadCost&) const = default;
+};
+
 class ExpertBackend {
  public:
   virtual ~ExpertBackend() = default;
@@ -42,6 +51,8 @@ class ExpertBackend {
   // A failure of the whole batch (the expert cannot be pinned, the engine
   // throws) may be thrown as chorus::Error: the executor fails those nodes.
   virtual std::vector<NodeRun> run_batch(const std::string& expert, const std::vector<NodeJob>& jobs) = 0;
+  // What running on the expert now would first have to load.
+  virtual LoadCost load_cost(const std::string& /*expert*/) { return {}; }
   // Tier moves finished since the previous call, oldest first.
   virtual std::vector<runtime::MoveRecord> take_moves() { return {}; }
 };

@@ -140,8 +140,13 @@ class FakeBackend : public ExpertBackend {
   std::vector<std::pair<std::string, std::vector<std::string>>> batches;  // expert, node ids
   std::vector<std::string> prefetches;
   std::set<std::string> failing_nodes, failing_experts;
+  std::map<std::string, LoadCost> costs;  // experts not listed are resident
 
   void prefetch(const std::string& expert) override { prefetches.push_back(expert); }
+  LoadCost load_cost(const std::string& expert) override {
+    const auto it = costs.find(expert);
+    return it == costs.end() ? LoadCost{} : it->second;
+  }
   std::vector<NodeRun> run_batch(const std::string& expert, const std::vector<NodeJob>& jobs) override {
     if (failing_experts.contains(expert)) throw Error(ErrorCode::kResourceExhausted, "budget too small");
     std::vector<std::string> ids;
@@ -190,6 +195,23 @@ TEST(GraphExecutor, RunsWavesBatchedByExpertAndSubstitutes) {
   EXPECT_EQ(backend.prefetches, (std::vector<std::string>{"beta", "gamma"}));
   EXPECT_EQ(r.waves[0].prefetched, (std::vector<std::string>{"beta", "gamma"}));
   EXPECT_EQ(r.answer, "gamma(D alpha(A q) beta(C)) | alpha(B)");
+}
+
+TEST(GraphExecutor, GroupsClosestToReadyRunFirstAndTheRestLoadMeanwhile) {
+  const Plan plan = parse_plan(kDiamond, "diamond", kVocabulary);
+  FakeBackend backend;
+  backend.costs = {{"alpha", {2, 1000}}, {"beta", {1, 5000}}};  // beta in host memory: sooner than alpha on disk
+  const CompositionResult r = execute_plan(plan, "q", backend, route_by_category);
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(backend.batches.size(), 3u);
+  EXPECT_EQ(backend.batches[0].first, "beta");
+  EXPECT_EQ(backend.batches[1].first, "alpha");
+  EXPECT_EQ(backend.prefetches, (std::vector<std::string>{"alpha", "gamma"}));
+  // Node-at-a-time keeps the plan's order.
+  FakeBackend sequential;
+  sequential.costs = backend.costs;
+  execute_plan(plan, "q", sequential, route_by_category, {.sequential = true});
+  EXPECT_EQ(sequential.batches[0].first, "alpha");
 }
 
 TEST(GraphExecutor, FailedNodeSkipsItsDependants) {

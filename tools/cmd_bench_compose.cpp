@@ -42,6 +42,22 @@ graph::CompositionResult run_mode(const BenchComposeArgs& a, const runtime::Expe
   return graph::execute_plan(plan, a.question, backend, graph::make_resolver(registry, router), options);
 }
 
+// Where a mode's time went: each node's batch timings and the tier moves.
+nlohmann::json mode_detail(const graph::CompositionResult& r) {
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const graph::NodeResult& n : r.nodes)
+    nodes.push_back({{"id", n.id},
+                     {"expert", n.expert},
+                     {"prefill_s", n.run.prefill_seconds},
+                     {"decode_s", n.run.decode_seconds},
+                     {"prompt_tokens", n.run.prompt_tokens},
+                     {"reused_prompt_tokens", n.run.reused_prompt_tokens},
+                     {"generated_tokens", n.run.generated_tokens}});
+  double move_seconds = 0;
+  for (const runtime::MoveRecord& m : r.moves) move_seconds += m.seconds;
+  return {{"seconds", r.seconds}, {"waves", r.waves.size()}, {"tier_move_seconds", move_seconds}, {"nodes", nodes}};
+}
+
 int run_bench_compose(const BenchComposeArgs& a) {
   apply_runtime_flags(a.runtime);
   const runtime::ExpertRegistry registry = runtime::load_expert_registry(a.experts);
@@ -66,6 +82,8 @@ int run_bench_compose(const BenchComposeArgs& a) {
                             {"outputs_identical", identical},
                             {"sequential_ok", seq.ok},
                             {"executor_ok", exe.ok},
+                            {"sequential", mode_detail(seq)},
+                            {"executor", mode_detail(exe)},
                             {"machine", machine_info()}};
   if (a.json) {
     std::printf("%s\n", j.dump(2).c_str());

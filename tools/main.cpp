@@ -5,8 +5,10 @@
 
 #include "chorus/error.h"
 #include "tools/commands.h"
+#include "tools/omp_spin.h"
 
 int main(int argc, char** argv) {
+  chorus::cli::bound_omp_spinning(argv);
   CLI::App app{"chorus: a CPU inference runtime for compositions of small expert language models"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "chorus 0.1.0");
