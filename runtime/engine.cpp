@@ -101,20 +101,44 @@ void Engine::finish(Sequence& s, RequestState state, const std::string& reason) 
   seqs_.erase(s.id);  // s is gone after this line
 }
 
-// A waiting request whose leading full blocks another running sequence is still
-// prefilling waits for them, so that siblings submitted together pay the prefix once.
+// Positions of s's prompt (its last token excluded: that one is always
+// computed) that o holds too: equal tokens, among o's first `limit`.
+int32_t Engine::common_prompt_prefix(const Sequence& s, const Sequence& o, int32_t limit) {
+  const int32_t n = std::min(s.prompt_len - 1, limit);
+  int32_t common = 0;
+  while (common < n && s.tokens[common] == o.tokens[common]) ++common;
+  return common;
+}
+
+// A waiting request whose prompt prefix another running sequence is still
+// prefilling waits for it, so that siblings submitted together pay the prefix once.
 bool Engine::waits_for_shared_prefix(const Sequence& s) const {
-  const int32_t bs = opt_.block_size;
   const int32_t cached = kv_.cached_prefix(s.tokens);
   for (RequestId rid : running_) {
     const Sequence& o = *seqs_.at(rid);
     if (o.computed >= o.prompt_len) continue;
-    int32_t common = 0;
-    const int32_t n = std::min(s.prompt_len - 1, o.prompt_len);
-    while (common < n && s.tokens[common] == o.tokens[common]) ++common;
-    if ((common / bs) * bs > std::max(cached, (o.computed / bs) * bs)) return true;
+    if (common_prompt_prefix(s, o, o.prompt_len) > std::max(cached, o.computed)) return true;
   }
   return false;
+}
+
+// After the indexed full blocks, the rest of the prefix that a running
+// sequence has computed (a part of a block included) is shared from it.
+void Engine::share_from_running(Sequence& s) {
+  RequestId donor = 0;
+  int32_t best = s.computed;
+  for (RequestId rid : running_) {
+    const Sequence& o = *seqs_.at(rid);
+    const int32_t common = common_prompt_prefix(s, o, o.computed);
+    if (common > best) best = common, donor = rid;
+  }
+  if (best == s.computed) return;
+  try {
+    kv_.share_prefix_from(static_cast<int32_t>(s.id), static_cast<int32_t>(donor), best);
+    s.computed = best;
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kResourceExhausted) throw;  // no block for the copy: computed as usual
+  }
 }
 
 void Engine::admit() {
@@ -125,7 +149,10 @@ void Engine::admit() {
     kv_.add_sequence(seq);
     s.in_cache = true;
     // The last prompt token is always computed: its logits choose the first new token.
-    s.computed = opt_.share_prefixes ? kv_.attach_prefix(seq, s.tokens, static_cast<int32_t>(s.tokens.size()) - 1) : 0;
+    if (opt_.share_prefixes) {
+      s.computed = kv_.attach_prefix(seq, s.tokens, static_cast<int32_t>(s.tokens.size()) - 1);
+      share_from_running(s);
+    }
     results_[s.id].reused_prompt_tokens += s.computed;
     stats_.reused_tokens += s.computed;
     running_.push_back(s.id);

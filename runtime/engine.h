@@ -104,7 +104,9 @@ class Engine {
     bool in_cache = false;
   };
   void admit();
+  static int32_t common_prompt_prefix(const Sequence& s, const Sequence& o, int32_t limit);
   bool waits_for_shared_prefix(const Sequence& s) const;
+  void share_from_running(Sequence& s);
   void preempt_one();
   void finish(Sequence& s, RequestState state, const std::string& reason);
   void emit(Sequence& s, int32_t token);

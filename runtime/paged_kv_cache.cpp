@@ -53,6 +53,33 @@ void PagedKvCache::free_sequence(int32_t seq) {
   seqs_.erase(seq);
 }
 
+void PagedKvCache::share_prefix_from(int32_t seq, int32_t donor, int32_t end) {
+  const Seq& d = seq_at(donor);
+  Seq& s = seq_at(seq);
+  const int32_t bs = cfg_.block_size;
+  if (s.length % bs != 0 || end < s.length || end > d.length)
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("paged KV cache: sequence {} (length {}) cannot take positions up to {} of sequence {} "
+                            "(length {})", seq, s.length, end, donor, d.length));
+  const int32_t tail = end % bs;
+  if (tail != 0 && free_.empty())
+    throw Error(ErrorCode::kResourceExhausted,
+                fmt::format("paged KV cache: no free block to copy sequence {}'s partial prefix block", donor));
+  for (int32_t i = s.length / bs; i < end / bs; ++i) {
+    ++refcount_[d.blocks[i]];
+    s.blocks.push_back(d.blocks[i]);
+  }
+  if (tail != 0) {
+    const int32_t from = d.blocks[end / bs];
+    const int32_t copy = take_block();
+    const size_t rows_bytes = static_cast<size_t>(tail) * cfg_.kv_dim * elem_bytes_;
+    for (int32_t layer = 0; layer < cfg_.n_layers; ++layer)
+      for (int32_t kv = 0; kv < 2; ++kv) std::memcpy(block_data(copy, layer, kv), block_data(from, layer, kv), rows_bytes);
+    s.blocks.push_back(copy);
+  }
+  s.length = end;
+}
+
 int32_t PagedKvCache::length(int32_t seq) const { return seq_at(seq).length; }
 
 int32_t PagedKvCache::take_block() {

@@ -44,6 +44,12 @@ class PagedKvCache : public models::KvState {
   void publish_prefix(int32_t seq, std::span<const int32_t> tokens, int32_t computed);
   // Positions of tokens[0..] held by indexed blocks (what attach_prefix would attach, uncapped).
   int32_t cached_prefix(std::span<const int32_t> tokens) const;
+  // Extends `seq` (its length a whole number of blocks) to `end` with the K/V of
+  // positions [length, end) of `donor`, whose tokens the caller checked are the
+  // same there: the donor's full blocks are shared, its partial block's rows
+  // copied (a prefix shorter than a block is shared too). Needs end <= the
+  // donor's length; throws kResourceExhausted when no block is free for the copy.
+  void share_prefix_from(int32_t seq, int32_t donor, int32_t end);
 
   // ---- pool accounting
   int32_t block_size() const { return cfg_.block_size; }

@@ -118,6 +118,29 @@ TEST(Engine, SiblingsWithASharedPrefixPayItsPrefillOnce) {
   for (size_t i = 0; i < tails.size(); ++i) EXPECT_EQ(e.result(ids[i]).tokens, alone(prompt_of(stem + tails[i]), 20));
 }
 
+TEST(Engine, SiblingsShareAPrefixShorterThanABlock) {
+  LoadedModel& m = stories();
+  const std::vector<std::string> prompts = {"Once upon a time, a girl", "Once upon a time, a boy", "Once upon a time, the sun",
+                                            "Once upon a time, Tom"};
+  std::vector<std::vector<int32_t>> tokens;
+  for (const auto& p : prompts) tokens.push_back(prompt_of(p));
+  // Each sibling takes from the leader every position both prompts hold (not its own last one).
+  int32_t expected = 0;
+  for (size_t i = 1; i < tokens.size(); ++i) {
+    int32_t common = 0;
+    while (common + 1 < static_cast<int32_t>(tokens[i].size()) && tokens[i][common] == tokens[0][common]) ++common;
+    expected += common;
+  }
+  ASSERT_GE(expected, 3 * 4);
+  ASSERT_LT(tokens[0].size(), 16u) << "the point is a prefix shorter than one block";
+  Engine e(m.file.config, *m.tokenizer, EngineOptions{});
+  std::vector<RequestId> ids;
+  for (const auto& t : tokens) ids.push_back(e.submit({t, 20, greedy(), {}}));
+  e.run_until_idle(m.weights);
+  EXPECT_EQ(e.stats().reused_tokens, expected);
+  for (size_t i = 0; i < tokens.size(); ++i) EXPECT_EQ(e.result(ids[i]).tokens, alone(tokens[i], 20)) << prompts[i];
+}
+
 TEST(Engine, PreemptionUnderATinyPoolKeepsOutputsExact) {
   LoadedModel& m = stories();
   EngineOptions o;

@@ -69,7 +69,7 @@ TEST_P(PagedKvProperty, RandomOperationsKeepInvariantsAndData) {
   std::map<int32_t, std::vector<int32_t>> model;  // seq -> tokens
   // Prompts come from a few shared stems so prefixes collide often.
   const std::vector<std::vector<int32_t>> stems = {{1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 3, 4, 9, 9, 9, 9}, {7, 7, 7, 7, 7}};
-  int32_t next_id = 0, exhausted = 0, attached = 0;
+  int32_t next_id = 0, exhausted = 0, attached = 0, shared_partial = 0;
   auto pick = [&]() { auto it = model.begin(); std::advance(it, rng() % model.size()); return it->first; };
 
   for (int op = 0; op < 4000; ++op) {
@@ -95,6 +95,18 @@ TEST_P(PagedKvProperty, RandomOperationsKeepInvariantsAndData) {
         const int32_t parent = pick(), child = next_id++;
         kv.fork(parent, child);
         model[child] = model[parent];
+      } else if (kind == 9) {  // a new sequence sharing a prefix of a running one: indexed blocks, then the donor's
+        const int32_t donor = pick(), id = next_id++;
+        const std::vector<int32_t> prompt = model[donor];
+        kv.add_sequence(id);
+        model[id] = {};
+        const int32_t got = kv.attach_prefix(id, prompt, static_cast<int32_t>(prompt.size()));
+        model[id].assign(prompt.begin(), prompt.begin() + got);
+        const int32_t end = got + static_cast<int32_t>(rng() % (prompt.size() - got + 1));
+        kv.share_prefix_from(id, donor, end);
+        shared_partial += end % kBlock != 0;
+        model[id].assign(prompt.begin(), prompt.begin() + end);
+        append(kv, id, model[id], {static_cast<int32_t>(rng() % 50)});
       } else {  // free
         const int32_t id = pick();
         kv.free_sequence(id);
@@ -115,6 +127,7 @@ TEST_P(PagedKvProperty, RandomOperationsKeepInvariantsAndData) {
   }
   EXPECT_GT(exhausted, 0) << "the pool never ran out: the test did not exercise exhaustion";
   EXPECT_GT(attached, 0) << "no prefix was ever shared";
+  EXPECT_GT(shared_partial, 0) << "no partial block was ever shared";
   for (const auto& [id, tokens] : model) kv.free_sequence(id);
   EXPECT_EQ(kv.free_blocks(), kv.total_blocks());
   kv.check_invariants();
