@@ -65,7 +65,7 @@ EngineBackend::ExpertRuntime& EngineBackend::runtime_of(const std::string& exper
   return *runtimes_.emplace(expert, std::move(rt)).first->second;
 }
 
-void EngineBackend::prefetch(const std::string& expert) { store_.prefetch(expert); }
+void EngineBackend::prefetch(const std::string& expert, runtime::Tier to) { store_.prefetch(expert, to); }
 
 std::vector<NodeRun> EngineBackend::run_batch(const std::string& expert, const std::vector<NodeJob>& jobs) {
   ExpertRuntime& rt = runtime_of(expert);

@@ -24,7 +24,7 @@ class EngineBackend : public ExpertBackend {
                 const runtime::EngineOptions& engine_options);
   ~EngineBackend() override;
 
-  void prefetch(const std::string& expert) override;
+  void prefetch(const std::string& expert, runtime::Tier to) override;
   std::vector<NodeRun> run_batch(const std::string& expert, const std::vector<NodeJob>& jobs) override;
   std::vector<runtime::MoveRecord> take_moves() override;
   LoadCost load_cost(const std::string& expert) override;

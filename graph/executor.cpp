@@ -208,17 +208,21 @@ class PlanRun {
       std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
         return backend_.load_cost(a) < backend_.load_cost(b);
       });
-    // Warm up, in the order they will run, this wave's later groups and the
-    // next wave's experts, so that their loads overlap the first group's compute.
-    std::vector<std::string> ahead(order.begin() + std::min<size_t>(1, order.size()), order.end());
-    for (size_t i : ready_nodes(wave))
-      if (const auto e = expert_before_wave(i); e && *e != kJoinExpert && !groups.contains(*e)) ahead.push_back(*e);
-    if (options_.sequential) ahead.clear();
-    for (const std::string& e : ahead)
-      if (std::find(record.prefetched.begin(), record.prefetched.end(), e) == record.prefetched.end()) {
-        backend_.prefetch(e);
+    // Warm up, in the order they will run, this wave's later groups (into the
+    // resident tier) and the next wave's experts (into host memory only: a
+    // resident copy could evict an expert this wave still has to run), so that
+    // their loads overlap the first group's compute.
+    if (!options_.sequential) {
+      auto warm = [&](const std::string& e, runtime::Tier to) {
+        if (std::find(record.prefetched.begin(), record.prefetched.end(), e) != record.prefetched.end()) return;
+        backend_.prefetch(e, to);
         record.prefetched.push_back(e);
-      }
+      };
+      for (size_t g = 1; g < order.size(); ++g) warm(order[g], runtime::Tier::kResident);
+      for (size_t i : ready_nodes(wave))
+        if (const auto e = expert_before_wave(i); e && *e != kJoinExpert && !groups.contains(*e))
+          warm(*e, runtime::Tier::kHost);
+    }
     for (const std::string& expert : order) {
       if (!options_.sequential) {
         run_group(expert, groups[expert]);

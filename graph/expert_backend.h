@@ -45,8 +45,9 @@ struct LoadCost {
 class ExpertBackend {
  public:
   virtual ~ExpertBackend() = default;
-  // Starts loading the expert's weights and returns without waiting.
-  virtual void prefetch(const std::string& expert) = 0;
+  // Starts moving the expert's weights up to `to` (host or resident) and
+  // returns without waiting.
+  virtual void prefetch(const std::string& expert, runtime::Tier to) = 0;
   // Runs every job as one batch on the expert; one NodeRun per job, in order.
   // A failure of the whole batch (the expert cannot be pinned, the engine
   // throws) may be thrown as chorus::Error: the executor fails those nodes.

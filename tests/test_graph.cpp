@@ -139,10 +139,14 @@ class FakeBackend : public ExpertBackend {
  public:
   std::vector<std::pair<std::string, std::vector<std::string>>> batches;  // expert, node ids
   std::vector<std::string> prefetches;
+  std::vector<chorus::runtime::Tier> prefetch_tiers;
   std::set<std::string> failing_nodes, failing_experts;
   std::map<std::string, LoadCost> costs;  // experts not listed are resident
 
-  void prefetch(const std::string& expert) override { prefetches.push_back(expert); }
+  void prefetch(const std::string& expert, chorus::runtime::Tier to) override {
+    prefetches.push_back(expert);
+    prefetch_tiers.push_back(to);
+  }
   LoadCost load_cost(const std::string& expert) override {
     const auto it = costs.find(expert);
     return it == costs.end() ? LoadCost{} : it->second;
@@ -193,6 +197,10 @@ TEST(GraphExecutor, RunsWavesBatchedByExpertAndSubstitutes) {
   // beta runs after alpha in wave 0 and gamma in wave 1: both were prefetched
   // before alpha's batch started.
   EXPECT_EQ(backend.prefetches, (std::vector<std::string>{"beta", "gamma"}));
+  // beta runs in this wave: resident; gamma only in the next: host memory, so
+  // that its copy cannot evict an expert this wave still needs.
+  EXPECT_EQ(backend.prefetch_tiers, (std::vector<chorus::runtime::Tier>{chorus::runtime::Tier::kResident,
+                                                                         chorus::runtime::Tier::kHost}));
   EXPECT_EQ(r.waves[0].prefetched, (std::vector<std::string>{"beta", "gamma"}));
   EXPECT_EQ(r.answer, "gamma(D alpha(A q) beta(C)) | alpha(B)");
 }

@@ -18,7 +18,7 @@ namespace {
 class ScriptedBackend final : public ExpertBackend {
  public:
   explicit ScriptedBackend(std::string text, bool fail = false) : text_(std::move(text)), fail_(fail) {}
-  void prefetch(const std::string&) override {}
+  void prefetch(const std::string&, chorus::runtime::Tier) override {}
   std::vector<NodeRun> run_batch(const std::string& expert, const std::vector<NodeJob>& jobs) override {
     if (fail_) throw Error(ErrorCode::kResourceExhausted, "pin refused");
     experts.push_back(expert);
