@@ -188,4 +188,9 @@ Dataset load_dataset(const std::string& path, const std::string& format, LabelMo
   return d;
 }
 
+void add_ood_examples(Dataset& d, const Dataset& extra) {
+  auto& train = d.splits["train"];
+  for (const auto& e : extra.split("train")) train.push_back({e.text, std::string(kOodLabel), std::string(kOodLabel)});
+}
+
 }  // namespace chorus::router

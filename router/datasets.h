@@ -41,6 +41,10 @@ LabelMode parse_label_mode(const std::string& s);  // "", "intent", "domain"
 Dataset load_dataset(const std::string& path, const std::string& format, LabelMode labels,
                      const std::string& domains_path = "");
 
+// Appends every text of extra's "train" split to d's "train" split as an
+// out-of-domain example (extra's labels are ignored).
+void add_ood_examples(Dataset& d, const Dataset& extra);
+
 // The split to evaluate on: test if present, else val.
 std::string eval_split(const Dataset& d);
 

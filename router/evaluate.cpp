@@ -13,6 +13,7 @@ EvalResult evaluate_router(const RouterModel& m, const std::vector<Example>& ex,
   for (const auto& s : scored) (s.gold < 0 ? r.n_ood : r.n_in_domain)++;
   r.at_threshold = measure(scored, m.guard.threshold);
   r.curve = sweep(scored);
+  r.at_ood_recall_85 = calibrate(scored, 0.85);
   if (time_queries && !ex.empty()) {
     std::vector<double> ms;
     ms.reserve(ex.size());
@@ -54,6 +55,8 @@ nlohmann::json EvalResult::to_json(size_t curve_points) const {
                       {"n_in_domain", n_in_domain},
                       {"n_ood", n_ood},
                       {"timing", "per query, one thread, fastest of repeated runs"}};
+  if (!curve.empty()) j["no_rejection"] = point_to_json(curve.front());
+  if (n_ood > 0) j["at_ood_recall_85"] = point_to_json(at_ood_recall_85);
   if (n_ood == 0) j["ood_recall"] = j["gqr_score"] = nullptr;  // undefined without OOD queries
   if (curve_points > 0) j["curve"] = curve_to_json(thin_curve(curve, curve_points));
   return j;

@@ -17,6 +17,7 @@ namespace chorus::router {
 struct EvalResult {
   CurvePoint at_threshold;        // with the router's calibrated threshold
   std::vector<CurvePoint> curve;  // full sweep
+  CurvePoint at_ood_recall_85;    // the most accurate threshold that rejects >= 85 % of the OOD queries
   double p50_ms = 0, p99_ms = 0, mean_ms = 0;
   size_t n_in_domain = 0, n_ood = 0;
   nlohmann::json to_json(size_t curve_points) const;

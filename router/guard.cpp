@@ -120,13 +120,16 @@ std::vector<CurvePoint> thin_curve(const std::vector<CurvePoint>& curve, size_t 
   return out;
 }
 
+nlohmann::json point_to_json(const CurvePoint& p) {
+  return {{"threshold", p.threshold},
+          {"in_domain_accuracy", p.in_domain_accuracy},
+          {"ood_recall", p.ood_recall},
+          {"gqr_score", p.gqr}};
+}
+
 nlohmann::json curve_to_json(const std::vector<CurvePoint>& curve) {
   nlohmann::json a = nlohmann::json::array();
-  for (const auto& p : curve)
-    a.push_back({{"threshold", p.threshold},
-                 {"in_domain_accuracy", p.in_domain_accuracy},
-                 {"ood_recall", p.ood_recall},
-                 {"gqr_score", p.gqr}});
+  for (const auto& p : curve) a.push_back(point_to_json(p));
   return a;
 }
 

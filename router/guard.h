@@ -55,6 +55,7 @@ std::vector<CurvePoint> sweep(const std::vector<Scored>& s);
 CurvePoint calibrate(const std::vector<Scored>& s, double min_ood_recall = 0.0);
 // At most n points of a sweep, evenly spaced, always with the ends.
 std::vector<CurvePoint> thin_curve(const std::vector<CurvePoint>& curve, size_t n);
+nlohmann::json point_to_json(const CurvePoint& p);  // {threshold, in_domain_accuracy, ood_recall, gqr_score}
 nlohmann::json curve_to_json(const std::vector<CurvePoint>& curve);
 
 }  // namespace chorus::router

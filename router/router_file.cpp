@@ -86,6 +86,9 @@ struct PayloadReader {
   }
 };
 
+// Member k's tensor `name`: "m0.w1", "m1.w1", ...
+std::string member_tensor(size_t k, const char* name) { return fmt::format("m{}.{}", k, name); }
+
 }  // namespace
 
 uint64_t router_checksum(const uint8_t* data, size_t n) {
@@ -108,19 +111,24 @@ std::vector<uint8_t> serialize_router(const RouterModel& m) {
   pw.add("idf", m.features.idf());
   nlohmann::json model;
   model["kind"] = model_kind_name(m.kind);
+  model["members"] = m.n_members();
   if (m.kind == ModelKind::kWideMLP) {
-    model["in_dim"] = m.mlp.in_dim;
-    model["hidden"] = m.mlp.hidden;
-    model["out_dim"] = m.mlp.out_dim;
-    pw.add("w1", m.mlp.w1);
-    pw.add("b1", m.mlp.b1);
-    pw.add("w2", m.mlp.w2);
-    pw.add("b2", m.mlp.b2);
+    model["in_dim"] = m.mlps[0].in_dim;
+    model["hidden"] = m.mlps[0].hidden;
+    model["out_dim"] = m.mlps[0].out_dim;
+    for (size_t k = 0; k < m.mlps.size(); ++k) {
+      pw.add(member_tensor(k, "w1"), m.mlps[k].w1);
+      pw.add(member_tensor(k, "b1"), m.mlps[k].b1);
+      pw.add(member_tensor(k, "w2"), m.mlps[k].w2);
+      pw.add(member_tensor(k, "b2"), m.mlps[k].b2);
+    }
   } else {
-    model["in_dim"] = m.linear.in_dim;
-    model["out_dim"] = m.linear.out_dim;
-    pw.add("w", m.linear.w);
-    pw.add("b", m.linear.b);
+    model["in_dim"] = m.linears[0].in_dim;
+    model["out_dim"] = m.linears[0].out_dim;
+    for (size_t k = 0; k < m.linears.size(); ++k) {
+      pw.add(member_tensor(k, "w"), m.linears[k].w);
+      pw.add(member_tensor(k, "b"), m.linears[k].b);
+    }
   }
   nlohmann::json meta = {{"format", "chorus-router"},
                          {"version", kRouterFileVersion},
@@ -152,7 +160,7 @@ RouterModel parse_router(const uint8_t* data, size_t n, const std::string& name,
   const uint32_t version = get_u32(data + 8);
   if (version != kRouterFileVersion)
     throw Error(ErrorCode::kUnsupported, fmt::format("router file {}: format version {} at offset 8, this chorus reads "
-                                                     "version {}",
+                                                     "version {} (retrain it with chorus train-router)",
                                                      name, version, kRouterFileVersion));
   if (get_u32(data + 12) != kRouterHeaderSize) throw fail(fmt::format("header size {} at offset 12, expected {}", get_u32(data + 12), kRouterHeaderSize));
   const uint64_t meta_len = get_u64(data + 16), payload_len = get_u64(data + 24);
@@ -203,20 +211,28 @@ RouterModel parse_router(const uint8_t* data, size_t n, const std::string& name,
     if (out_dim != m.labels.size() || out_dim == 0 || out_dim > 1000000)
       throw fail(fmt::format("model out_dim {} differs from {} labels", out_dim, m.labels.size()));
     m.features.set_idf(pr.get("idf", dim));
+    const uint64_t members = static_cast<uint64_t>(json_int(model, "members", 1, kMaxMembers, where));
     if (m.kind == ModelKind::kWideMLP) {
       const uint64_t hidden = static_cast<uint64_t>(json_int(model, "hidden", 0, UINT32_MAX, where));
       if (hidden == 0 || hidden > 65536) throw fail(fmt::format("hidden size {} out of range", hidden));
-      if (in_dim * hidden > payload_len / 4) throw fail("w1 cannot fit in the payload");
-      m.mlp.in_dim = dim, m.mlp.hidden = static_cast<uint32_t>(hidden), m.mlp.out_dim = static_cast<uint32_t>(out_dim);
-      m.mlp.w1 = pr.get("w1", in_dim * hidden);
-      m.mlp.b1 = pr.get("b1", hidden);
-      m.mlp.w2 = pr.get("w2", hidden * out_dim);
-      m.mlp.b2 = pr.get("b2", out_dim);
+      if (members * in_dim * hidden > payload_len / 4) throw fail(fmt::format("{} members' w1 cannot fit in the payload", members));
+      m.mlps.resize(members);
+      for (size_t k = 0; k < members; ++k) {
+        WideMLP& mlp = m.mlps[k];
+        mlp.in_dim = dim, mlp.hidden = static_cast<uint32_t>(hidden), mlp.out_dim = static_cast<uint32_t>(out_dim);
+        mlp.w1 = pr.get(member_tensor(k, "w1"), in_dim * hidden);
+        mlp.b1 = pr.get(member_tensor(k, "b1"), hidden);
+        mlp.w2 = pr.get(member_tensor(k, "w2"), hidden * out_dim);
+        mlp.b2 = pr.get(member_tensor(k, "b2"), out_dim);
+      }
     } else {
-      if (in_dim * out_dim > payload_len / 4) throw fail("w cannot fit in the payload");
-      m.linear.in_dim = dim, m.linear.out_dim = static_cast<uint32_t>(out_dim);
-      m.linear.w = pr.get("w", in_dim * out_dim);
-      m.linear.b = pr.get("b", out_dim);
+      if (members * in_dim * out_dim > payload_len / 4) throw fail(fmt::format("{} members' w cannot fit in the payload", members));
+      m.linears.resize(members);
+      for (size_t k = 0; k < members; ++k) {
+        m.linears[k].in_dim = dim, m.linears[k].out_dim = static_cast<uint32_t>(out_dim);
+        m.linears[k].w = pr.get(member_tensor(k, "w"), in_dim * out_dim);
+        m.linears[k].b = pr.get(member_tensor(k, "b"), out_dim);
+      }
     }
   } catch (const nlohmann::json::exception& e) {
     throw fail(fmt::format("metadata field: {}", e.what()));

@@ -24,7 +24,8 @@
 
 namespace chorus::router {
 
-inline constexpr uint32_t kRouterFileVersion = 1;
+// Version 2: an ensemble of classifier members (model.members, tensors "m<k>.<name>").
+inline constexpr uint32_t kRouterFileVersion = 2;
 inline constexpr size_t kRouterHeaderSize = 48;
 
 // Fast 64-bit checksum (4 multiply-rotate lanes over 8-byte words, then tail bytes).

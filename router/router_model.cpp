@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "chorus/error.h"
+#include "router/label_probs.h"
 
 namespace chorus::router {
 
@@ -17,46 +18,33 @@ ModelKind parse_model_kind(const std::string& name) {
   throw Error(ErrorCode::kInvalidArgument, fmt::format("unknown router model '{}' (widemlp|linear)", name));
 }
 
-void RouterModel::logits(const SparseVec& x, float* out) const {
+void RouterModel::member_logits(size_t k, const SparseVec& x, float* out) const {
   if (kind == ModelKind::kWideMLP)
-    mlp.logits(x, out);
+    mlps[k].logits(x, out);
   else
-    linear.logits(x, out);
+    linears[k].logits(x, out);
 }
 
 Prediction RouterModel::predict_features(const SparseVec& x, GuardScore score) const {
-  const size_t L = labels.size();
-  thread_local std::vector<float> z, catp;
+  const size_t L = labels.size(), M = n_members();
+  thread_local std::vector<float> z, prob, catp;
   z.resize(L);
-  catp.assign(categories.size(), 0.0f);
-  logits(x, z.data());
-  float mx = -INFINITY, mx_in = -INFINITY;
-  for (size_t i = 0; i < L; ++i) {
-    mx = std::max(mx, z[i]);
-    if (label_category[i] >= 0) mx_in = std::max(mx_in, z[i]);
+  prob.assign(L, 0.0f);
+  catp.resize(categories.size());
+  double energy = 0;
+  for (size_t k = 0; k < M; ++k) {
+    member_logits(k, x, z.data());
+    add_softmax(z.data(), L, 1.0f / static_cast<float>(M), prob.data());
+    if (score == GuardScore::kEnergy) energy += in_domain_logsumexp(z.data(), label_category) / static_cast<double>(M);
   }
-  double sum = 0, sum_in = 0;
   Prediction p;
-  for (size_t i = 0; i < L; ++i) {
-    const double e = std::exp(static_cast<double>(z[i] - mx));
-    sum += e;
-    if (label_category[i] >= 0) {
-      sum_in += std::exp(static_cast<double>(z[i] - mx_in));
-    }
-  }
-  for (size_t i = 0; i < L; ++i) {
-    const float pr = static_cast<float>(std::exp(static_cast<double>(z[i] - mx)) / sum);
-    if (label_category[i] >= 0)
-      catp[label_category[i]] += pr;
-    else
-      p.ood_probability += pr;
-  }
+  p.ood_probability = sum_per_category(prob.data(), label_category, categories.size(), catp.data());
   const auto best = std::max_element(catp.begin(), catp.end());
   p.category = best == catp.end() ? -1 : static_cast<int>(best - catp.begin());
   p.probability = best == catp.end() ? 0.0f : *best;
   p.ood_class = p.ood_probability > p.probability;
   p.forced_ood = p.ood_class && score != GuardScore::kMargin;
-  if (score == GuardScore::kEnergy) p.score = static_cast<float>(mx_in + std::log(sum_in));
+  if (score == GuardScore::kEnergy) p.score = static_cast<float>(energy);
   else if (score == GuardScore::kMargin) p.score = p.probability - p.ood_probability;
   else p.score = p.probability;
   return p;
@@ -80,14 +68,21 @@ void RouterModel::validate() const {
     if (label_category[i] < -1 || label_category[i] >= static_cast<int>(categories.size()))
       throw Error(ErrorCode::kFormat,
                   fmt::format("router label {} maps to category {} of {}", i, label_category[i], categories.size()));
-  if (kind == ModelKind::kWideMLP) {
-    if (!mlp.shapes_ok() || mlp.in_dim != fc.dim || mlp.out_dim != labels.size())
-      throw Error(ErrorCode::kFormat, fmt::format("router WideMLP shapes ({}x{}x{}) disagree with dim {} / {} labels",
-                                                  mlp.in_dim, mlp.hidden, mlp.out_dim, fc.dim, labels.size()));
-  } else {
+  if (n_members() == 0) throw Error(ErrorCode::kFormat, "router has no classifier");
+  if ((kind == ModelKind::kWideMLP ? linears.size() : mlps.size()) != 0)
+    throw Error(ErrorCode::kFormat, fmt::format("router of kind {} holds classifiers of the other kind", model_kind_name(kind)));
+  for (size_t k = 0; k < mlps.size(); ++k) {
+    const WideMLP& mlp = mlps[k];
+    if (!mlp.shapes_ok() || mlp.in_dim != fc.dim || mlp.out_dim != labels.size() || mlp.hidden != mlps[0].hidden)
+      throw Error(ErrorCode::kFormat,
+                  fmt::format("router WideMLP member {} shapes ({}x{}x{}) disagree with dim {} / {} labels / hidden {}", k,
+                              mlp.in_dim, mlp.hidden, mlp.out_dim, fc.dim, labels.size(), mlps[0].hidden));
+  }
+  for (size_t k = 0; k < linears.size(); ++k) {
+    const LinearClassifier& linear = linears[k];
     if (!linear.shapes_ok() || linear.in_dim != fc.dim || linear.out_dim != labels.size())
-      throw Error(ErrorCode::kFormat, fmt::format("router linear shapes ({}x{}) disagree with dim {} / {} labels",
-                                                  linear.in_dim, linear.out_dim, fc.dim, labels.size()));
+      throw Error(ErrorCode::kFormat, fmt::format("router linear member {} shapes ({}x{}) disagree with dim {} / {} labels",
+                                                  k, linear.in_dim, linear.out_dim, fc.dim, labels.size()));
   }
 }
 

@@ -1,5 +1,6 @@
-// Everything a trained router holds: the featurizer (with its IDF), one
-// classifier (WideMLP or linear), the classifier's labels and their
+// Everything a trained router holds: the featurizer (with its IDF), an
+// ensemble of one or more classifiers of one kind (WideMLP or linear; their
+// softmax probabilities are averaged), the classifiers' labels and their
 // categories (several fine labels, e.g. CLINC intents, may share a category,
 // e.g. a domain; a label mapped to -1 is the explicit out-of-domain class),
 // and the calibrated guard.
@@ -19,6 +20,7 @@
 namespace chorus::router {
 
 enum class ModelKind { kWideMLP, kLinear };
+inline constexpr int kMaxMembers = 64;  // classifiers in one ensemble
 const char* model_kind_name(ModelKind k);
 ModelKind parse_model_kind(const std::string& name);  // throws chorus::Error
 
@@ -35,8 +37,8 @@ struct Prediction {
 struct RouterModel {
   Featurizer features;
   ModelKind kind = ModelKind::kWideMLP;
-  WideMLP mlp;
-  LinearClassifier linear;
+  std::vector<WideMLP> mlps;               // kind == kWideMLP: the ensemble's members
+  std::vector<LinearClassifier> linears;   // kind == kLinear: the ensemble's members
   std::vector<std::string> labels;
   std::vector<std::string> categories;
   std::vector<int> label_category;  // per label: index into categories, or -1 = out of domain
@@ -44,7 +46,9 @@ struct RouterModel {
   nlohmann::json info = nlohmann::json::object();  // training metadata, validation figures
 
   size_t n_labels() const { return labels.size(); }
-  void logits(const SparseVec& x, float* out) const;
+  size_t n_members() const { return kind == ModelKind::kWideMLP ? mlps.size() : linears.size(); }
+  // Member k's logits (n_labels() of them).
+  void member_logits(size_t k, const SparseVec& x, float* out) const;
   // Scores with the given guard score; out_of_domain uses guard.threshold.
   Prediction predict(std::string_view text) const;
   Prediction predict_features(const SparseVec& x, GuardScore score) const;

@@ -125,13 +125,24 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
     // score and the accuracy without rejection: GQR alone is noisy (few OOD queries).
     return val_has_ood ? 0.5 * (best.gqr + none.in_domain_accuracy) : none.in_domain_accuracy;
   };
+  // The ensemble's members, one after another with seeds seed, seed+1, ...; each
+  // member early-stops on the validation score of the ensemble it completes.
+  if (opt.members < 1 || opt.members > kMaxMembers)
+    throw Error(ErrorCode::kInvalidArgument, fmt::format("router ensemble size {} is outside 1..{}", opt.members, kMaxMembers));
   TrainConfig tc = opt.train;
-  if (opt.kind == ModelKind::kWideMLP) {
-    m.mlp.init(m.features.config().dim, static_cast<uint32_t>(tc.hidden), static_cast<uint32_t>(m.labels.size()), tc.seed);
-    train_wide_mlp(m.mlp, ts, tc, hook);
-  } else {
-    m.linear.init(m.features.config().dim, static_cast<uint32_t>(m.labels.size()));
-    train_linear(m.linear, ts, tc, hook);
+  m.mlps.reserve(static_cast<size_t>(opt.members));
+  m.linears.reserve(static_cast<size_t>(opt.members));
+  for (int k = 0; k < opt.members; ++k) {
+    tc.seed = opt.train.seed + static_cast<uint64_t>(k);
+    if (opt.log && opt.members > 1) opt.log(fmt::format("member {} of {} (seed {})", k + 1, opt.members, tc.seed));
+    if (opt.kind == ModelKind::kWideMLP) {
+      m.mlps.emplace_back().init(m.features.config().dim, static_cast<uint32_t>(tc.hidden),
+                                 static_cast<uint32_t>(m.labels.size()), tc.seed);
+      train_wide_mlp(m.mlps.back(), ts, tc, hook);
+    } else {
+      m.linears.emplace_back().init(m.features.config().dim, static_cast<uint32_t>(m.labels.size()));
+      train_linear(m.linears.back(), ts, tc, hook);
+    }
   }
   // Guard calibration on validation.
   std::vector<GuardScore> choices;
@@ -148,8 +159,7 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
     if (vx.empty()) break;
     const auto s = score_val(gs);
     const CurvePoint p = calibrate(s, opt.min_ood_recall);
-    cal[guard_score_name(gs)] = {{"threshold", p.threshold}, {"in_domain_accuracy", p.in_domain_accuracy},
-                                 {"ood_recall", p.ood_recall}, {"gqr_score", p.gqr}};
+    cal[guard_score_name(gs)] = point_to_json(p);
     const bool better = opt.min_ood_recall > 0
                             ? (p.ood_recall >= opt.min_ood_recall) > (chosen.ood_recall >= opt.min_ood_recall) ||
                                   ((p.ood_recall >= opt.min_ood_recall) == (chosen.ood_recall >= opt.min_ood_recall) &&
@@ -162,7 +172,8 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
     m.guard.threshold = m.guard.score == GuardScore::kMaxProb ? 0.0f : -1e30f;
   }
   m.info = {{"model", model_kind_name(opt.kind)},
-            {"seed", tc.seed},
+            {"seed", opt.train.seed},
+            {"members", opt.members},
             {"hidden", opt.kind == ModelKind::kWideMLP ? tc.hidden : 0},
             {"ood_class", ood_class},
             {"fine_labels", opt.fine_labels},

@@ -19,6 +19,7 @@ struct RouterTrainOptions {
   FeatureConfig features;
   TrainConfig train;
   bool ood_class = true;     // train an explicit out-of-domain class from "oos" training examples
+  int members = 1;          // ensemble size: members differ by seed, their probabilities are averaged
   bool fine_labels = true;   // train on fine labels (e.g. intents) and sum them into categories
   std::string guard_score = "auto";  // max_prob | energy | auto (best GQR on validation)
   float ood_weight = 1.0f;   // loss weight of the out-of-domain class

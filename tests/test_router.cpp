@@ -225,8 +225,8 @@ TEST(RouterFile, CorruptionIsAnError) {
   magic[0] = 'X';
   expect_error(magic, chorus::ErrorCode::kFormat, "magic");
   auto version = good;
-  version[8] = 2;
-  expect_error(version, chorus::ErrorCode::kUnsupported, "version 2");
+  version[8] = 1;
+  expect_error(version, chorus::ErrorCode::kUnsupported, "version 1");
   // A well-checksummed file whose metadata disagrees with its tensors.
   const uint64_t meta_len = [&] {
     uint64_t v = 0;
@@ -249,7 +249,7 @@ TEST(RouterFile, CorruptionIsAnError) {
   m1["labels"].push_back("extra");
   expect_error(rebuild(m1), chorus::ErrorCode::kFormat, "labels");
   auto m2 = meta;
-  m2["tensors"]["w"]["offset"] = 1u << 30;
+  m2["tensors"]["m0.w"]["offset"] = 1u << 30;
   expect_error(rebuild(m2), chorus::ErrorCode::kFormat, "outside the payload");
   auto m3 = meta;
   m3["features"]["dim"] = 1u << 13;
@@ -440,4 +440,11 @@ TEST(RouterData, ReadsCsvAndJsonl) {
   }
   EXPECT_THROW(load_dataset(dir + "/bad.jsonl", "jsonl", LabelMode::kDefault), chorus::Error);
   EXPECT_THROW(load_dataset(dir + "/d.csv", "xml", LabelMode::kDefault), chorus::Error);
+  // Extra out-of-domain text: the other file's train split joins training as "oos".
+  Dataset d = c;
+  add_ood_examples(d, j);
+  ASSERT_EQ(d.split("train").size(), 2u);
+  EXPECT_EQ(d.split("train")[1].text, "Wie spät ist es?");
+  EXPECT_TRUE(d.split("train")[1].ood());
+  EXPECT_EQ(d.split("val").size(), 1u);  // only train examples are added
 }

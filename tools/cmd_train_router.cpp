@@ -14,9 +14,9 @@ namespace chorus::cli {
 
 namespace {
 struct TrainRouterArgs {
-  std::string data, format = "clinc", labels, out, model = "widemlp", domains, guard = "auto";
+  std::string data, format = "clinc", labels, out, model = "widemlp", domains, guard = "auto", extra_ood;
   uint64_t seed = 1;
-  int hidden = 256, epochs = 30, patience = 5, batch = 32;
+  int members = 1, hidden = 256, epochs = 30, patience = 5, batch = 32;
   int dim_log2 = 15;
   float lr = 2e-3f, dropout_in = 0.3f, dropout_hidden = 0.5f, ood_weight = 1.0f, char_weight = 1.0f, wd = 0.0f;
   float label_smoothing = 0.1f;
@@ -32,9 +32,13 @@ void register_train_router(CLI::App& app, int& exit_code) {
   cmd->add_option("--format", a->format, "Data layout: clinc|csv|jsonl")->check(CLI::IsMember({"clinc", "csv", "jsonl"}));
   cmd->add_option("--labels", a->labels, "clinc: route on domain or intent")->check(CLI::IsMember({"domain", "intent"}));
   cmd->add_option("--domains", a->domains, "clinc: intent→domain map (default: domains.json beside --data)");
+  cmd->add_option("--extra-ood", a->extra_ood,
+                  "JSONL file whose 'train' texts are added as out-of-domain training examples (labels ignored)");
   cmd->add_option("--out", a->out, "Router file to write")->required();
   cmd->add_option("--model", a->model, "widemlp|linear")->check(CLI::IsMember({"widemlp", "linear"}));
   cmd->add_option("--seed", a->seed, "Random seed");
+  cmd->add_option("--members", a->members, "Ensemble size: members differ by seed, their probabilities are averaged")
+      ->check(CLI::Range(1, router::kMaxMembers));
   cmd->add_option("--hidden", a->hidden, "WideMLP hidden units")->check(CLI::Range(1, 65536));
   cmd->add_option("--epochs", a->epochs, "Maximum epochs")->check(CLI::Range(1, 1000));
   cmd->add_option("--patience", a->patience, "Early-stopping patience (epochs)")->check(CLI::Range(1, 1000));
@@ -57,7 +61,9 @@ void register_train_router(CLI::App& app, int& exit_code) {
   cmd->add_flag("--quiet", a->quiet, "No progress bar or epoch lines");
   cmd->add_flag("--json", a->json, "Print a JSON summary on stdout");
   cmd->callback([a, &exit_code] {
-    const auto data = router::load_dataset(a->data, a->format, router::parse_label_mode(a->labels), a->domains);
+    auto data = router::load_dataset(a->data, a->format, router::parse_label_mode(a->labels), a->domains);
+    if (!a->extra_ood.empty())
+      router::add_ood_examples(data, router::load_dataset(a->extra_ood, "jsonl", router::LabelMode::kDefault));
     router::RouterTrainOptions opt;
     opt.kind = router::parse_model_kind(a->model);
     opt.features.dim = 1u << a->dim_log2;
@@ -75,6 +81,7 @@ void register_train_router(CLI::App& app, int& exit_code) {
     opt.train.progress = !a->quiet;
     opt.ood_class = !a->no_ood_class;
     opt.fine_labels = !a->coarse;
+    opt.members = a->members;
     opt.ood_weight = a->ood_weight;
     opt.guard_score = a->guard;
     opt.min_ood_recall = a->min_ood_recall;

@@ -27,10 +27,11 @@ RouterModel tiny(ModelKind kind, bool ood_class) {
     m.label_category.push_back(-1);
   }
   const auto n = static_cast<uint32_t>(m.labels.size());
-  if (kind == ModelKind::kWideMLP) m.mlp.init(fc.dim, 4, n, 7);
+  if (kind == ModelKind::kWideMLP) m.mlps.emplace_back().init(fc.dim, 4, n, 7);
   else {
-    m.linear.init(fc.dim, n);
-    for (size_t i = 0; i < m.linear.w.size(); ++i) m.linear.w[i] = 0.01f * static_cast<float>(i % 7);
+    auto& linear = m.linears.emplace_back();
+    linear.init(fc.dim, n);
+    for (size_t i = 0; i < linear.w.size(); ++i) linear.w[i] = 0.01f * static_cast<float>(i % 7);
   }
   m.guard.score = ood_class ? GuardScore::kMargin : GuardScore::kMaxProb;
   m.guard.threshold = 0.25f;

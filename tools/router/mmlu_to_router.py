@@ -9,6 +9,10 @@ subject_categories.json.
                       computer_science from their subjects; every other
                       subject becomes out-of-domain ("oos").
 
+  --max-words N     : keep only questions of at most N words (short general
+                      questions, e.g. as extra out-of-domain training text
+                      for a CLINC router: `train-router --extra-ood`).
+
 Splits are assigned by a stable hash of the question: 80% train, 10% val,
 10% test. Each line: {"text", "label", "fine" (the subject), "split"}.
 """
@@ -43,6 +47,7 @@ def main():
     ap.add_argument("--mmlu", default=os.path.join(os.path.dirname(__file__), "../../../shared/data/mmlu"))
     ap.add_argument("--labels", choices=["category", "domain"], default="domain")
     ap.add_argument("--with-choices", action="store_true", help="append the four answer options to the text")
+    ap.add_argument("--max-words", type=int, default=0, help="keep questions of at most this many words (0: all)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     cats = json.load(open(os.path.join(args.mmlu, "subject_categories.json")))["subjects"]
@@ -63,6 +68,8 @@ def main():
                     if len(row) < 6:
                         continue
                     text = row[0].strip()
+                    if args.max_words and len(text.split()) > args.max_words:
+                        continue
                     if args.with_choices:
                         text += "\n" + "\n".join(row[1:5])
                     sp = split_of(row[0])
