@@ -55,7 +55,8 @@ nlohmann::json EvalResult::to_json(size_t curve_points) const {
                       {"n_in_domain", n_in_domain},
                       {"n_ood", n_ood},
                       {"timing", "per query, one thread, fastest of repeated runs"}};
-  if (!curve.empty()) j["no_rejection"] = point_to_json(curve.front());
+  // The lowest threshold rejects nothing but what the explicit OOD class wins (max_prob / energy scores).
+  if (!curve.empty()) j["lowest_threshold"] = point_to_json(curve.front());
   if (n_ood > 0) j["at_ood_recall_85"] = point_to_json(at_ood_recall_85);
   if (n_ood == 0) j["ood_recall"] = j["gqr_score"] = nullptr;  // undefined without OOD queries
   if (curve_points > 0) j["curve"] = curve_to_json(thin_curve(curve, curve_points));

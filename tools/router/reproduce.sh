@@ -21,12 +21,14 @@ XOOD="--extra-ood $OUT/general_questions.jsonl"
 
 # name | train-router arguments (the eval uses the same --format/--labels)
 RUNS=(
-  "clinc_domain_widemlp|--data $CLINC --format clinc --labels domain --model widemlp --members 3 $XOOD"
-  "clinc_domain_widemlp_r85|--data $CLINC --format clinc --labels domain --model widemlp --members 3 $XOOD --min-ood-recall 0.85"
-  "clinc_domain_widemlp_single|--data $CLINC --format clinc --labels domain --model widemlp $XOOD"
+  "clinc_domain_widemlp|--data $CLINC --format clinc --labels domain --model widemlp $XOOD"
+  "clinc_domain_widemlp_r85|--data $CLINC --format clinc --labels domain --model widemlp $XOOD --min-ood-recall 0.85"
+  "clinc_domain_widemlp_ens3|--data $CLINC --format clinc --labels domain --model widemlp $XOOD --members 3"
   "clinc_domain_widemlp_no_extra_ood|--data $CLINC --format clinc --labels domain --model widemlp"
+  "clinc_domain_widemlp_ens3_no_extra_ood|--data $CLINC --format clinc --labels domain --model widemlp --members 3"
   "clinc_domain_linear|--data $CLINC --format clinc --labels domain --model linear"
-  "clinc_intent_widemlp|--data $CLINC --format clinc --labels intent --model widemlp --members 3 $XOOD"
+  "clinc_intent_widemlp|--data $CLINC --format clinc --labels intent --model widemlp $XOOD"
+  "clinc_intent_widemlp_ens3|--data $CLINC --format clinc --labels intent --model widemlp $XOOD --members 3"
   "clinc_intent_linear|--data $CLINC --format clinc --labels intent --model linear"
   "mmlu_domain_widemlp|--data $OUT/mmlu_domain.jsonl --format jsonl --model widemlp"
   "mmlu_category_widemlp|--data $OUT/mmlu_category.jsonl --format jsonl --model widemlp"
