@@ -11,8 +11,6 @@
 
 namespace chorus::router {
 
-namespace {
-
 std::string read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(ErrorCode::kIo, fmt::format("cannot open {}", path));
@@ -20,6 +18,8 @@ std::string read_text(const std::string& path) {
   ss << f.rdbuf();
   return ss.str();
 }
+
+namespace {
 
 std::string hash_split(const std::string& text) {
   uint64_t h = 0xcbf29ce484222325ULL;

@@ -48,4 +48,7 @@ void add_ood_examples(Dataset& d, const Dataset& extra);
 // The split to evaluate on: test if present, else val.
 std::string eval_split(const Dataset& d);
 
+// A whole file's bytes; chorus::Error(kIo) naming the file when it cannot be read.
+std::string read_text(const std::string& path);
+
 }  // namespace chorus::router

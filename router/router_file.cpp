@@ -86,6 +86,32 @@ struct PayloadReader {
   }
 };
 
+PooledEmbeddings read_embeddings(const nlohmann::json& j, const PayloadReader& pr, const std::string& where) {
+  PooledEmbeddings e;
+  e.pooling = parse_pooling(json_string(j, "pooling", where));
+  const auto rows = static_cast<uint32_t>(json_int(j, "rows", 1, 1 << 24, where));
+  const auto width = static_cast<uint32_t>(json_int(j, "width", 1, 65536, where));
+  const auto reserved = static_cast<uint32_t>(json_int(j, "reserved", 0, 1 << 24, where));
+  const auto& pieces_j = json_field(j, "pieces", where);
+  if (!pieces_j.is_array() || pieces_j.empty() || pieces_j.size() > rows)
+    throw Error(ErrorCode::kFormat, fmt::format("{}: 'pieces' must be a non-empty array of at most {} strings", where, rows));
+  std::vector<std::string> pieces;
+  pieces.reserve(pieces_j.size());
+  for (const auto& p : pieces_j) {
+    if (!p.is_string()) throw Error(ErrorCode::kFormat, fmt::format("{}: a piece is not a string", where));
+    pieces.push_back(p.get<std::string>());
+  }
+  if (static_cast<uint64_t>(rows) * width > pr.size / 4)
+    throw Error(ErrorCode::kFormat, fmt::format("{}: a {}x{} table cannot fit in the payload", where, rows, width));
+  auto scores = pr.get("emb.scores", pieces.size());
+  e.tokenizer = PieceTokenizer(std::move(pieces), std::move(scores), reserved);
+  e.table.rows = rows, e.table.width = width;
+  e.table.values = pr.get("emb.table", static_cast<size_t>(rows) * width);
+  e.shift = pr.get("emb.shift", e.out_dim());
+  e.scale = pr.get("emb.scale", e.out_dim());
+  return e;
+}
+
 // Member k's tensor `name`: "m0.w1", "m1.w1", ...
 std::string member_tensor(size_t k, const char* name) { return fmt::format("m{}.{}", k, name); }
 
@@ -109,6 +135,16 @@ std::vector<uint8_t> serialize_router(const RouterModel& m) {
   m.validate();
   PayloadWriter pw;
   pw.add("idf", m.features.idf());
+  nlohmann::json emb = nullptr;
+  if (m.embeddings.enabled()) {
+    const PooledEmbeddings& e = m.embeddings;
+    emb = {{"pooling", pooling_name(e.pooling)}, {"rows", e.table.rows}, {"width", e.table.width},
+           {"reserved", e.tokenizer.reserved()}, {"pieces", e.tokenizer.pieces()}};
+    pw.add("emb.scores", e.tokenizer.scores());
+    pw.add("emb.table", e.table.values);
+    pw.add("emb.shift", e.shift);
+    pw.add("emb.scale", e.scale);
+  }
   nlohmann::json model;
   model["kind"] = model_kind_name(m.kind);
   model["members"] = m.n_members();
@@ -133,6 +169,7 @@ std::vector<uint8_t> serialize_router(const RouterModel& m) {
   nlohmann::json meta = {{"format", "chorus-router"},
                          {"version", kRouterFileVersion},
                          {"features", m.features.config().to_json()},
+                         {"embeddings", emb},
                          {"model", model},
                          {"labels", m.labels},
                          {"categories", m.categories},
@@ -158,10 +195,10 @@ RouterModel parse_router(const uint8_t* data, size_t n, const std::string& name,
   if (n < kRouterHeaderSize) throw fail(fmt::format("{} bytes is shorter than the {}-byte header", n, kRouterHeaderSize));
   if (std::memcmp(data, kMagic, 8) != 0) throw fail("bad magic at offset 0 (not a chorus router file)");
   const uint32_t version = get_u32(data + 8);
-  if (version != kRouterFileVersion)
+  if (version < kRouterFileOldestVersion || version > kRouterFileVersion)
     throw Error(ErrorCode::kUnsupported, fmt::format("router file {}: format version {} at offset 8, this chorus reads "
-                                                     "version {} (retrain it with chorus train-router)",
-                                                     name, version, kRouterFileVersion));
+                                                     "versions {}..{} (retrain it with chorus train-router)",
+                                                     name, version, kRouterFileOldestVersion, kRouterFileVersion));
   if (get_u32(data + 12) != kRouterHeaderSize) throw fail(fmt::format("header size {} at offset 12, expected {}", get_u32(data + 12), kRouterHeaderSize));
   const uint64_t meta_len = get_u64(data + 16), payload_len = get_u64(data + 24);
   const uint64_t body = n - kRouterHeaderSize;
@@ -205,9 +242,13 @@ RouterModel parse_router(const uint8_t* data, size_t n, const std::string& name,
     PayloadReader pr{data + kRouterHeaderSize + meta_len, static_cast<size_t>(payload_len), tensors, name,
                      kRouterHeaderSize + static_cast<size_t>(meta_len)};
     const uint32_t dim = m.features.config().dim;
+    if (version >= 3 && meta.contains("embeddings") && !meta.at("embeddings").is_null())
+      m.embeddings = read_embeddings(meta.at("embeddings"), pr, where + ": embeddings");
     const uint64_t in_dim = static_cast<uint64_t>(json_int(model, "in_dim", 0, UINT32_MAX, where));
     const uint64_t out_dim = static_cast<uint64_t>(json_int(model, "out_dim", 0, UINT32_MAX, where));
-    if (in_dim != dim) throw fail(fmt::format("model in_dim {} differs from features dim {}", in_dim, dim));
+    if (in_dim != m.in_dim())
+      throw fail(fmt::format("model in_dim {} differs from features dim {} + embeddings {}", in_dim, dim,
+                             m.embeddings.out_dim()));
     if (out_dim != m.labels.size() || out_dim == 0 || out_dim > 1000000)
       throw fail(fmt::format("model out_dim {} differs from {} labels", out_dim, m.labels.size()));
     m.features.set_idf(pr.get("idf", dim));
@@ -219,7 +260,7 @@ RouterModel parse_router(const uint8_t* data, size_t n, const std::string& name,
       m.mlps.resize(members);
       for (size_t k = 0; k < members; ++k) {
         WideMLP& mlp = m.mlps[k];
-        mlp.in_dim = dim, mlp.hidden = static_cast<uint32_t>(hidden), mlp.out_dim = static_cast<uint32_t>(out_dim);
+        mlp.in_dim = m.in_dim(), mlp.hidden = static_cast<uint32_t>(hidden), mlp.out_dim = static_cast<uint32_t>(out_dim);
         mlp.w1 = pr.get(member_tensor(k, "w1"), in_dim * hidden);
         mlp.b1 = pr.get(member_tensor(k, "b1"), hidden);
         mlp.w2 = pr.get(member_tensor(k, "w2"), hidden * out_dim);
@@ -229,7 +270,7 @@ RouterModel parse_router(const uint8_t* data, size_t n, const std::string& name,
       if (members * in_dim * out_dim > payload_len / 4) throw fail(fmt::format("{} members' w cannot fit in the payload", members));
       m.linears.resize(members);
       for (size_t k = 0; k < members; ++k) {
-        m.linears[k].in_dim = dim, m.linears[k].out_dim = static_cast<uint32_t>(out_dim);
+        m.linears[k].in_dim = m.in_dim(), m.linears[k].out_dim = static_cast<uint32_t>(out_dim);
         m.linears[k].w = pr.get(member_tensor(k, "w"), in_dim * out_dim);
         m.linears[k].b = pr.get(member_tensor(k, "b"), out_dim);
       }

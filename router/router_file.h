@@ -25,7 +25,11 @@
 namespace chorus::router {
 
 // Version 2: an ensemble of classifier members (model.members, tensors "m<k>.<name>").
-inline constexpr uint32_t kRouterFileVersion = 2;
+// Version 3 (written now): optional pooled token embeddings ("embeddings" metadata:
+// pooling, rows, width, reserved, pieces; tensors emb.scores, emb.table, emb.shift,
+// emb.scale). Version 2 files still load (no embeddings).
+inline constexpr uint32_t kRouterFileVersion = 3;
+inline constexpr uint32_t kRouterFileOldestVersion = 2;
 inline constexpr size_t kRouterHeaderSize = 48;
 
 // Fast 64-bit checksum (4 multiply-rotate lanes over 8-byte words, then tail bytes).

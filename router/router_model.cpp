@@ -50,8 +50,14 @@ Prediction RouterModel::predict_features(const SparseVec& x, GuardScore score) c
   return p;
 }
 
+SparseVec RouterModel::input(std::string_view text) const {
+  SparseVec x = features.transform(text);
+  if (embeddings.enabled()) embeddings.append(text, features.config().dim, x);
+  return x;
+}
+
 Prediction RouterModel::predict(std::string_view text) const {
-  Prediction p = predict_features(features.transform(text), guard.score);
+  Prediction p = predict_features(input(text), guard.score);
   p.out_of_domain = p.forced_ood || p.category < 0 || p.score < guard.threshold;
   return p;
 }
@@ -60,6 +66,7 @@ void RouterModel::validate() const {
   const auto& fc = features.config();
   if (features.idf().size() != fc.dim)
     throw Error(ErrorCode::kFormat, fmt::format("router idf has {} entries, dim is {}", features.idf().size(), fc.dim));
+  embeddings.validate();
   if (labels.empty() || categories.empty()) throw Error(ErrorCode::kFormat, "router has no labels or no categories");
   if (label_category.size() != labels.size())
     throw Error(ErrorCode::kFormat, fmt::format("router label_category has {} entries for {} labels",
@@ -73,16 +80,16 @@ void RouterModel::validate() const {
     throw Error(ErrorCode::kFormat, fmt::format("router of kind {} holds classifiers of the other kind", model_kind_name(kind)));
   for (size_t k = 0; k < mlps.size(); ++k) {
     const WideMLP& mlp = mlps[k];
-    if (!mlp.shapes_ok() || mlp.in_dim != fc.dim || mlp.out_dim != labels.size() || mlp.hidden != mlps[0].hidden)
+    if (!mlp.shapes_ok() || mlp.in_dim != in_dim() || mlp.out_dim != labels.size() || mlp.hidden != mlps[0].hidden)
       throw Error(ErrorCode::kFormat,
-                  fmt::format("router WideMLP member {} shapes ({}x{}x{}) disagree with dim {} / {} labels / hidden {}", k,
-                              mlp.in_dim, mlp.hidden, mlp.out_dim, fc.dim, labels.size(), mlps[0].hidden));
+                  fmt::format("router WideMLP member {} shapes ({}x{}x{}) disagree with input {} / {} labels / hidden {}", k,
+                              mlp.in_dim, mlp.hidden, mlp.out_dim, in_dim(), labels.size(), mlps[0].hidden));
   }
   for (size_t k = 0; k < linears.size(); ++k) {
     const LinearClassifier& linear = linears[k];
-    if (!linear.shapes_ok() || linear.in_dim != fc.dim || linear.out_dim != labels.size())
-      throw Error(ErrorCode::kFormat, fmt::format("router linear member {} shapes ({}x{}) disagree with dim {} / {} labels",
-                                                  k, linear.in_dim, linear.out_dim, fc.dim, labels.size()));
+    if (!linear.shapes_ok() || linear.in_dim != in_dim() || linear.out_dim != labels.size())
+      throw Error(ErrorCode::kFormat, fmt::format("router linear member {} shapes ({}x{}) disagree with input {} / {} labels",
+                                                  k, linear.in_dim, linear.out_dim, in_dim(), labels.size()));
   }
 }
 

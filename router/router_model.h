@@ -3,7 +3,8 @@
 // softmax probabilities are averaged), the classifiers' labels and their
 // categories (several fine labels, e.g. CLINC intents, may share a category,
 // e.g. a domain; a label mapped to -1 is the explicit out-of-domain class),
-// and the calibrated guard.
+// the optional pooled token embeddings appended to the features, and the
+// calibrated guard.
 #pragma once
 
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "router/guard.h"
 #include "router/linear_classifier.h"
+#include "router/pooled_embeddings.h"
 #include "router/text_features.h"
 #include "router/wide_mlp.h"
 
@@ -36,6 +38,7 @@ struct Prediction {
 
 struct RouterModel {
   Featurizer features;
+  PooledEmbeddings embeddings;  // optional: appended after the features' dim hashed buckets
   ModelKind kind = ModelKind::kWideMLP;
   std::vector<WideMLP> mlps;               // kind == kWideMLP: the ensemble's members
   std::vector<LinearClassifier> linears;   // kind == kLinear: the ensemble's members
@@ -45,6 +48,9 @@ struct RouterModel {
   GuardConfig guard;
   nlohmann::json info = nlohmann::json::object();  // training metadata, validation figures
 
+  // The classifiers' input width and a text's input vector: hashed TF-IDF, then the pooled embeddings.
+  uint32_t in_dim() const { return features.config().dim + embeddings.out_dim(); }
+  SparseVec input(std::string_view text) const;
   size_t n_labels() const { return labels.size(); }
   size_t n_members() const { return kind == ModelKind::kWideMLP ? mlps.size() : linears.size(); }
   // Member k's logits (n_labels() of them).

@@ -17,7 +17,7 @@ std::vector<Scored> score_examples(const RouterModel& m, const std::vector<Examp
   std::vector<Scored> out;
   out.reserve(ex.size());
   for (const auto& e : ex) {
-    const Prediction p = m.predict_features(m.features.transform(e.text), score);
+    const Prediction p = m.predict_features(m.input(e.text), score);
     Scored s;
     s.predicted = (p.forced_ood || p.category < 0) ? -1 : p.category;
     s.score = p.score;
@@ -75,6 +75,8 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
   texts.reserve(train.size());
   for (const auto& e : train) texts.push_back(e.text);
   m.features.fit_idf(texts);
+  m.embeddings = opt.embeddings;
+  if (m.embeddings.enabled()) m.embeddings.fit(texts);
   TrainSet ts;
   for (const auto& e : train) {
     int y;
@@ -84,7 +86,7 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
     } else {
       y = label_index.at(opt.fine_labels ? e.fine : e.category);
     }
-    ts.x.push_back(m.features.transform(e.text));
+    ts.x.push_back(m.input(e.text));
     ts.y.push_back(y);
   }
   ts.class_weight.assign(m.labels.size(), 1.0f);
@@ -93,7 +95,7 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
   std::vector<SparseVec> vx;
   std::vector<int> vgold;
   for (const auto& e : val) {
-    vx.push_back(m.features.transform(e.text));
+    vx.push_back(m.input(e.text));
     vgold.push_back(e.ood() ? -1 : (cat_index.count(e.category) ? cat_index[e.category] : static_cast<int>(m.categories.size())));
   }
   const bool val_has_ood = std::any_of(vgold.begin(), vgold.end(), [](int g) { return g < 0; });
@@ -136,11 +138,11 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
     tc.seed = opt.train.seed + static_cast<uint64_t>(k);
     if (opt.log && opt.members > 1) opt.log(fmt::format("member {} of {} (seed {})", k + 1, opt.members, tc.seed));
     if (opt.kind == ModelKind::kWideMLP) {
-      m.mlps.emplace_back().init(m.features.config().dim, static_cast<uint32_t>(tc.hidden),
+      m.mlps.emplace_back().init(m.in_dim(), static_cast<uint32_t>(tc.hidden),
                                  static_cast<uint32_t>(m.labels.size()), tc.seed);
       train_wide_mlp(m.mlps.back(), ts, tc, hook);
     } else {
-      m.linears.emplace_back().init(m.features.config().dim, static_cast<uint32_t>(m.labels.size()));
+      m.linears.emplace_back().init(m.in_dim(), static_cast<uint32_t>(m.labels.size()));
       train_linear(m.linears.back(), ts, tc, hook);
     }
   }
@@ -176,6 +178,7 @@ RouterModel train_router(const Dataset& data, const RouterTrainOptions& opt) {
             {"members", opt.members},
             {"hidden", opt.kind == ModelKind::kWideMLP ? tc.hidden : 0},
             {"ood_class", ood_class},
+            {"embeddings", m.embeddings.enabled() ? nlohmann::json(pooling_name(m.embeddings.pooling)) : nlohmann::json(nullptr)},
             {"fine_labels", opt.fine_labels},
             {"calibration", opt.min_ood_recall > 0 ? fmt::format("best accuracy at ood_recall >= {}", opt.min_ood_recall)
                                                    : std::string("best gqr_score")},

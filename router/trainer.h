@@ -17,6 +17,7 @@ namespace chorus::router {
 struct RouterTrainOptions {
   ModelKind kind = ModelKind::kWideMLP;
   FeatureConfig features;
+  PooledEmbeddings embeddings;  // enabled: pooled token embeddings appended to the features
   TrainConfig train;
   bool ood_class = true;     // train an explicit out-of-domain class from "oos" training examples
   int members = 1;          // ensemble size: members differ by seed, their probabilities are averaged

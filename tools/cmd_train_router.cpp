@@ -14,7 +14,7 @@ namespace chorus::cli {
 
 namespace {
 struct TrainRouterArgs {
-  std::string data, format = "clinc", labels, out, model = "widemlp", domains, guard = "auto", extra_ood;
+  std::string data, format = "clinc", labels, out, model = "widemlp", domains, guard = "auto", extra_ood, embeddings, pooling = "mean";
   uint64_t seed = 1;
   int members = 1, hidden = 256, epochs = 30, patience = 5, batch = 32;
   int dim_log2 = 15;
@@ -34,6 +34,10 @@ void register_train_router(CLI::App& app, int& exit_code) {
   cmd->add_option("--domains", a->domains, "clinc: intent→domain map (default: domains.json beside --data)");
   cmd->add_option("--extra-ood", a->extra_ood,
                   "JSONL file whose 'train' texts are added as out-of-domain training examples (labels ignored)");
+  cmd->add_option("--embeddings", a->embeddings,
+                  "use-lite model directory: its pooled token embeddings join the features (stored in the router file)");
+  cmd->add_option("--pooling", a->pooling, "Pooling of the token embeddings: mean|mean_max")
+      ->check(CLI::IsMember({"mean", "mean_max"}));
   cmd->add_option("--out", a->out, "Router file to write")->required();
   cmd->add_option("--model", a->model, "widemlp|linear")->check(CLI::IsMember({"widemlp", "linear"}));
   cmd->add_option("--seed", a->seed, "Random seed");
@@ -68,6 +72,7 @@ void register_train_router(CLI::App& app, int& exit_code) {
     opt.kind = router::parse_model_kind(a->model);
     opt.features.dim = 1u << a->dim_log2;
     opt.features.char_weight = a->char_weight;
+    if (!a->embeddings.empty()) opt.embeddings = router::load_use_lite(a->embeddings, router::parse_pooling(a->pooling));
     opt.train.hidden = a->hidden;
     opt.train.max_epochs = a->epochs;
     opt.train.patience = a->patience;

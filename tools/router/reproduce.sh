@@ -18,10 +18,13 @@ python3 "$ROOT/tools/router/mmlu_to_router.py" --mmlu "$SHARED/data/mmlu" --labe
 python3 "$ROOT/tools/router/mmlu_to_router.py" --mmlu "$SHARED/data/mmlu" --labels category --max-words 15 \
     --out "$OUT/general_questions.jsonl"
 XOOD="--extra-ood $OUT/general_questions.jsonl"
+USE="--embeddings $SHARED/models/use-lite"
 
 # name | train-router arguments (the eval uses the same --format/--labels)
 RUNS=(
   "clinc_domain_widemlp|--data $CLINC --format clinc --labels domain --model widemlp $XOOD"
+  "clinc_domain_widemlp_use_mean_max|--data $CLINC --format clinc --labels domain --model widemlp $XOOD $USE --pooling mean_max"
+  "clinc_domain_widemlp_use_mean|--data $CLINC --format clinc --labels domain --model widemlp $XOOD $USE --pooling mean"
   "clinc_domain_widemlp_r85|--data $CLINC --format clinc --labels domain --model widemlp $XOOD --min-ood-recall 0.85"
   "clinc_domain_widemlp_ens3|--data $CLINC --format clinc --labels domain --model widemlp $XOOD --members 3"
   "clinc_domain_widemlp_no_extra_ood|--data $CLINC --format clinc --labels domain --model widemlp"
