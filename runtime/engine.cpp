@@ -255,7 +255,13 @@ bool Engine::step(const models::LlamaWeights& weights) {
     if (s.computed < static_cast<int32_t>(s.tokens.size())) continue;  // prefill continues next step
 
     std::span<float> row(logits_.data() + i * V, V);
-    const int32_t next = choose(s, row);
+    int32_t next;
+    try {
+      next = choose(s, row);
+    } catch (const Error& e) {  // a grammar too ambiguous for its output: this request fails, the batch goes on
+      finish(s, RequestState::kFailed, e.what());
+      continue;
+    }
     RequestResult& r = results_[s.id];
     if (next < 0) { finish(s, RequestState::kFailed, "grammar: no token of the vocabulary can continue the text"); continue; }
     if (tokenizer_.is_end_of_generation(next)) { finish(s, RequestState::kFinished, "eos"); continue; }

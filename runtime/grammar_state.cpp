@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "chorus/error.h"
+
 namespace chorus::runtime {
 
 namespace {
@@ -13,6 +17,12 @@ void sort_unique(std::vector<int32_t>& v, size_t from = 0) {
   v.erase(std::unique(v.begin() + static_cast<std::ptrdiff_t>(from), v.end()), v.end());
 }
 
+[[noreturn]] void too_many_stacks() {
+  throw Error(ErrorCode::kResourceExhausted,
+              fmt::format("grammar: more than {} parses in flight: the grammar is too ambiguous for this input",
+                          GrammarStacks::kMaxStacks));
+}
+
 }  // namespace
 
 GrammarStacks::GrammarStacks(std::shared_ptr<const Grammar> grammar) : grammar_(std::move(grammar)) {
@@ -22,7 +32,12 @@ GrammarStacks::GrammarStacks(std::shared_ptr<const Grammar> grammar) : grammar_(
 int32_t GrammarStacks::intern(int32_t position, int32_t parent) {
   const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(position)) << 32) | static_cast<uint32_t>(parent);
   const auto [it, fresh] = interned_.emplace(key, static_cast<int32_t>(nodes_.size()));
-  if (fresh) nodes_.push_back({position, parent});
+  if (fresh) {
+    if (nodes_.size() >= kMaxNodes)
+      throw Error(ErrorCode::kResourceExhausted,
+                  fmt::format("grammar: more than {} parse stack nodes: the grammar is too ambiguous", kMaxNodes));
+    nodes_.push_back({position, parent});
+  }
   return it->second;
 }
 
@@ -38,6 +53,7 @@ void GrammarStacks::expand(int32_t position, int32_t parent, std::vector<int32_t
       }
       return;
     case Kind::kChar:
+      if (out.size() >= kMaxStacks) too_many_stacks();
       out.push_back(intern(position, parent));
       return;
     case Kind::kRule: {
@@ -74,6 +90,7 @@ void GrammarStacks::advance(std::span<const int32_t> from, uint32_t cp, std::vec
     out.insert(out.end(), step_pool_.begin() + it->second.begin, step_pool_.begin() + it->second.begin + it->second.count);
   }
   if (from.size() > 1) sort_unique(out);
+  if (out.size() > kMaxStacks) too_many_stacks();
 }
 
 bool GrammarStacks::can_read(std::span<const int32_t> from, uint32_t lo, uint32_t hi) const {

@@ -31,6 +31,11 @@ struct Utf8Partial {
 class GrammarStacks {
  public:
   static constexpr int32_t kEmpty = 0;  // the stack of an input the root has finished
+  // An ambiguous grammar (e.g. `root ::= item+`, `item ::= "(" root* ")"`) can
+  // keep exponentially many parses alive: past these bounds reading throws
+  // chorus::Error (kResourceExhausted) instead of running out of time or memory.
+  static constexpr size_t kMaxStacks = 4096;        // stacks after one code point
+  static constexpr size_t kMaxNodes = size_t{1} << 20;  // stack nodes of the arena
 
   explicit GrammarStacks(std::shared_ptr<const Grammar> grammar);
 

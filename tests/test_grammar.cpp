@@ -87,6 +87,22 @@ str   ::= "\"" ([^"\\] | "\\" ["\\n])* "\""
   EXPECT_FALSE(s.can_continue());
 }
 
+// Found by fuzz_grammar: nested repetitions keep exponentially many parses
+// alive; reading must stop with an error, not run out of time or memory.
+TEST(GrammarRecognizer, TooAmbiguousAGrammarIsAnErrorNotAHang) {
+  const auto g = grammar("root ::= item+\nitem ::= \"(\" root* \")\" | \"a\"\n");
+  GrammarState ok(g);
+  EXPECT_TRUE(ok.accept("(a)(a(a))"));
+  GrammarState s(g);
+  try {
+    for (int i = 0; i < 200; ++i) s.accept("(");
+    FAIL() << "200 nested parentheses stayed under the ambiguity bound";
+  } catch (const chorus::Error& e) {
+    EXPECT_EQ(e.code(), chorus::ErrorCode::kResourceExhausted);
+    EXPECT_NE(std::string(e.what()).find("too ambiguous"), std::string::npos) << e.what();
+  }
+}
+
 TEST(GrammarRecognizer, ReadsCodePointsByteByByte) {
   const auto g = grammar("root ::= [α-ω]+ \".\"");  // Greek small letters: two bytes each
   GrammarState s(g);
