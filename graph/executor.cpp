@@ -204,10 +204,12 @@ class PlanRun {
     }
     // The executor runs first the groups whose experts are closest to ready
     // (resident, then the smallest loads), so the big loads overlap compute.
-    if (!options_.sequential)
-      std::stable_sort(order.begin(), order.end(), [&](const std::string& a, const std::string& b) {
-        return backend_.load_cost(a) < backend_.load_cost(b);
-      });
+    if (!options_.sequential) {
+      std::map<std::string, LoadCost> cost;  // asked once per expert: the backend reads a store snapshot
+      for (const std::string& e : order) cost[e] = backend_.load_cost(e);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](const std::string& a, const std::string& b) { return cost[a] < cost[b]; });
+    }
     // Warm up, in the order they will run, this wave's later groups (into the
     // resident tier) and the next wave's experts (into host memory only: a
     // resident copy could evict an expert this wave still has to run), so that
