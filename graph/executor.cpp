@@ -150,7 +150,17 @@ class PlanRun {
     } catch (const Error& e) {
       batch_error = e.what();
     }
+    // The runs' times count from the batch's start, which is after any wait for
+    // the expert's load: the longest run ends when the batch returns, and the
+    // wait before shows as its own event.
+    const double returned = now();
+    double longest = 0;
+    for (const NodeRun& run : runs) longest = std::max(longest, run.prefill_seconds + run.decode_seconds);
+    const double batch_start = std::max(t0, returned - longest);
     const std::string lane = fmt::format("expert {}", expert);
+    if (batch_error.empty() && batch_start - t0 > 1e-3)
+      result_.trace.push_back(
+          TraceEvent{fmt::format("wait for {}", expert), lane, t0, batch_start - t0, {{"expert", expert}}});
     for (size_t k = 0; k < nodes.size(); ++k) {
       const size_t i = nodes[k];
       if (!batch_error.empty()) {
@@ -162,9 +172,10 @@ class PlanRun {
       const nlohmann::json args = {{"node", plan_.nodes[i].id}, {"batch", nodes.size()},
                                    {"prompt_tokens", run.prompt_tokens}, {"reused_prompt_tokens", run.reused_prompt_tokens},
                                    {"generated_tokens", run.generated_tokens}};
-      result_.trace.push_back(TraceEvent{fmt::format("prefill {}", plan_.nodes[i].id), lane, t0, run.prefill_seconds, args});
-      result_.trace.push_back(TraceEvent{fmt::format("decode {}", plan_.nodes[i].id), lane, t0 + run.prefill_seconds,
-                                         run.decode_seconds, args});
+      result_.trace.push_back(
+          TraceEvent{fmt::format("prefill {}", plan_.nodes[i].id), lane, batch_start, run.prefill_seconds, args});
+      result_.trace.push_back(TraceEvent{fmt::format("decode {}", plan_.nodes[i].id), lane,
+                                         batch_start + run.prefill_seconds, run.decode_seconds, args});
       if (run.ok)
         finish(i, NodeStatus::kDone, std::move(run.text), "");
       else
@@ -172,14 +183,12 @@ class PlanRun {
     }
   }
 
-  // The store reports moves without start times: each is drawn ending when
-  // the executor saw it, which bounds it from above.
   void collect_moves() {
-    const double t = now();
     for (runtime::MoveRecord& m : backend_.take_moves()) {
+      const double started = std::max(0.0, std::chrono::duration<double>(m.started - start_).count());
       result_.trace.push_back(TraceEvent{
-          fmt::format("{} {}→{}", m.expert, runtime::tier_name(m.from), runtime::tier_name(m.to)), kStoreLane,
-          std::max(0.0, t - m.seconds), m.seconds, runtime::to_json(m)});
+          fmt::format("{} {}→{}", m.expert, runtime::tier_name(m.from), runtime::tier_name(m.to)), kStoreLane, started,
+          m.seconds, runtime::to_json(m)});
       result_.moves.push_back(std::move(m));
     }
   }
@@ -210,17 +219,19 @@ class PlanRun {
       std::stable_sort(order.begin(), order.end(),
                        [&](const std::string& a, const std::string& b) { return cost[a] < cost[b]; });
     }
-    // Warm up, in the order they will run, this wave's later groups (into the
+    // Warm up, in the order they will run, this wave's groups (into the
     // resident tier) and the next wave's experts (into host memory only: a
     // resident copy could evict an expert this wave still has to run), so that
-    // their loads overlap the first group's compute.
+    // the later loads overlap the first group's compute. The first group is
+    // queued too, and first: the loader runs one move at a time, so a later
+    // group's big load queued before it would hold the first group up.
     if (!options_.sequential) {
       auto warm = [&](const std::string& e, runtime::Tier to) {
         if (std::find(record.prefetched.begin(), record.prefetched.end(), e) != record.prefetched.end()) return;
         backend_.prefetch(e, to);
         record.prefetched.push_back(e);
       };
-      for (size_t g = 1; g < order.size(); ++g) warm(order[g], runtime::Tier::kResident);
+      for (const std::string& e : order) warm(e, runtime::Tier::kResident);
       for (size_t i : ready_nodes(wave))
         if (const auto e = expert_before_wave(i); e && *e != kJoinExpert && !groups.contains(*e))
           warm(*e, runtime::Tier::kHost);

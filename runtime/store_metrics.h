@@ -2,6 +2,7 @@
 // the tiers for inspect, tests and benches. All of it serialises to JSON.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ struct MoveRecord {
   Tier to;
   uint64_t bytes = 0;
   double seconds = 0.0;
+  std::chrono::steady_clock::time_point started{};  // when the bytes began to move (for traces)
 
   double gb_s() const { return seconds > 0.0 ? static_cast<double>(bytes) / seconds / 1e9 : 0.0; }
 };

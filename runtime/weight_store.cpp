@@ -306,11 +306,11 @@ std::string WeightStore::room_error(Tier tier, uint64_t bytes, size_t incoming) 
                      holders.empty() ? "" : fmt::format(", held by {}", fmt::join(holders, ", ")));
 }
 
-void WeightStore::record_move(Expert& e, Tier from, Tier to, uint64_t bytes, double seconds) {
+void WeightStore::record_move(Expert& e, const MoveRecord& m) {
   ++e.metrics.moves;
-  e.metrics.bytes_moved += bytes;
-  e.metrics.move_seconds += seconds;
-  moves_.push_back({e.spec.name, from, to, bytes, seconds});
+  e.metrics.bytes_moved += m.bytes;
+  e.metrics.move_seconds += m.seconds;
+  moves_.push_back(m);
   while (moves_.size() > options_.move_history) moves_.pop_front();
 }
 
@@ -355,7 +355,7 @@ WeightStore::LoadedCopies WeightStore::copy_in(const Expert& e, const LoadPlan& 
     const Clock::time_point t0 = Clock::now();
     out.host = host_pages_.acquire(e.layout.host_bytes);
     read_host_copy(e.file_ref, e.layout, out.host.data(), options_.read_chunk_bytes);
-    out.moves.push_back({e.spec.name, Tier::kDisk, Tier::kHost, e.layout.host_bytes, seconds_since(t0)});
+    out.moves.push_back({e.spec.name, Tier::kDisk, Tier::kHost, e.layout.host_bytes, seconds_since(t0), t0});
   }
   if (plan.resident) {
     const Clock::time_point t0 = Clock::now();
@@ -369,7 +369,7 @@ WeightStore::LoadedCopies WeightStore::copy_in(const Expert& e, const LoadPlan& 
     copy->file = resident_view(e.file, e.layout, copy->buffer.data());
     copy->weights = models::bind_llama_weights(copy->file);
     out.moves.push_back({e.spec.name, host ? Tier::kHost : Tier::kDisk, Tier::kResident, e.layout.resident_bytes,
-                         seconds_since(t0)});
+                         seconds_since(t0), t0});
     out.resident = std::move(copy);
   }
   return out;
@@ -429,7 +429,7 @@ void WeightStore::run_load(size_t index, const std::shared_ptr<LoadJob>& job) {
       if (plan.host) e.host = std::move(copies.host);
       if (plan.resident) e.resident = std::move(copies.resident);
       for (const MoveRecord& m : copies.moves) {
-        record_move(e, m.from, m.to, m.bytes, m.seconds);
+        record_move(e, m);
         if (plan.resident) e.unclaimed_swap_seconds += m.seconds;
       }
     }

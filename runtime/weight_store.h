@@ -134,7 +134,7 @@ class WeightStore {
   bool make_room(Tier tier, uint64_t bytes, size_t incoming, Freed& freed);
   void drop_copy(size_t index, Tier tier, Freed& freed);
   std::string room_error(Tier tier, uint64_t bytes, size_t incoming) const;
-  void record_move(Expert& e, Tier from, Tier to, uint64_t bytes, double seconds);
+  void record_move(Expert& e, const MoveRecord& m);
 
   WeightStoreOptions options_;
   PagePool resident_pages_;  // before experts_: their copies go back to these

@@ -1,11 +1,14 @@
 // graph/: plan parsing and validation, templates, the rule-based decomposer,
 // the executor's scheduling with fake experts, and a composition on the real
 // tiny models (stories260K, aidreams260K).
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -142,7 +145,13 @@ class FakeBackend : public ExpertBackend {
   std::vector<chorus::runtime::Tier> prefetch_tiers;
   std::set<std::string> failing_nodes, failing_experts;
   std::map<std::string, LoadCost> costs;  // experts not listed are resident
+  // Each batch first waits `load_wait` (as for its expert's load), then
+  // reports these compute times for every run; moves come from `moves`.
+  std::chrono::milliseconds load_wait{0};
+  double prefill_seconds = 0, decode_seconds = 0;
+  std::vector<chorus::runtime::MoveRecord> moves;
 
+  std::vector<chorus::runtime::MoveRecord> take_moves() override { return std::exchange(moves, {}); }
   void prefetch(const std::string& expert, chorus::runtime::Tier to) override {
     prefetches.push_back(expert);
     prefetch_tiers.push_back(to);
@@ -153,11 +162,15 @@ class FakeBackend : public ExpertBackend {
   }
   std::vector<NodeRun> run_batch(const std::string& expert, const std::vector<NodeJob>& jobs) override {
     if (failing_experts.contains(expert)) throw Error(ErrorCode::kResourceExhausted, "budget too small");
+    std::this_thread::sleep_for(load_wait + std::chrono::milliseconds(static_cast<int>(
+                                                  1000 * (prefill_seconds + decode_seconds))));
     std::vector<std::string> ids;
     std::vector<NodeRun> runs;
     for (const NodeJob& j : jobs) {
       ids.push_back(j.node_id);
       NodeRun r;
+      r.prefill_seconds = prefill_seconds;
+      r.decode_seconds = decode_seconds;
       r.ok = !failing_nodes.contains(j.node_id);
       if (r.ok) r.text = expert + "(" + j.prompt + ")";
       else r.error = "model error";
@@ -194,14 +207,16 @@ TEST(GraphExecutor, RunsWavesBatchedByExpertAndSubstitutes) {
   EXPECT_EQ(backend.batches[0], (std::pair<std::string, std::vector<std::string>>{"alpha", {"a", "b"}}));
   EXPECT_EQ(backend.batches[1], (std::pair<std::string, std::vector<std::string>>{"beta", {"c"}}));
   EXPECT_EQ(backend.batches[2], (std::pair<std::string, std::vector<std::string>>{"gamma", {"d"}}));
-  // beta runs after alpha in wave 0 and gamma in wave 1: both were prefetched
-  // before alpha's batch started.
-  EXPECT_EQ(backend.prefetches, (std::vector<std::string>{"beta", "gamma"}));
-  // beta runs in this wave: resident; gamma only in the next: host memory, so
-  // that its copy cannot evict an expert this wave still needs.
-  EXPECT_EQ(backend.prefetch_tiers, (std::vector<chorus::runtime::Tier>{chorus::runtime::Tier::kResident,
-                                                                         chorus::runtime::Tier::kHost}));
-  EXPECT_EQ(r.waves[0].prefetched, (std::vector<std::string>{"beta", "gamma"}));
+  // Before alpha's batch started, wave 0 queued the loads of alpha (first, so
+  // that no later load holds it up), beta (runs after alpha) and gamma (wave 1);
+  // wave 1 then queued gamma's resident load for itself.
+  EXPECT_EQ(backend.prefetches, (std::vector<std::string>{"alpha", "beta", "gamma", "gamma"}));
+  // This wave's experts go resident; gamma, needed only in the next, to host
+  // memory, so that its copy cannot evict an expert this wave still needs.
+  using chorus::runtime::Tier;
+  EXPECT_EQ(backend.prefetch_tiers,
+            (std::vector<Tier>{Tier::kResident, Tier::kResident, Tier::kHost, Tier::kResident}));
+  EXPECT_EQ(r.waves[0].prefetched, (std::vector<std::string>{"alpha", "beta", "gamma"}));
   EXPECT_EQ(r.answer, "gamma(D alpha(A q) beta(C)) | alpha(B)");
 }
 
@@ -214,12 +229,14 @@ TEST(GraphExecutor, GroupsClosestToReadyRunFirstAndTheRestLoadMeanwhile) {
   ASSERT_EQ(backend.batches.size(), 3u);
   EXPECT_EQ(backend.batches[0].first, "beta");
   EXPECT_EQ(backend.batches[1].first, "alpha");
-  EXPECT_EQ(backend.prefetches, (std::vector<std::string>{"alpha", "gamma"}));
-  // Node-at-a-time keeps the plan's order.
+  // Loads queued in the order the groups run: beta's before alpha's.
+  EXPECT_EQ(backend.prefetches, (std::vector<std::string>{"beta", "alpha", "gamma", "gamma"}));
+  // Node-at-a-time keeps the plan's order, and prefetches nothing.
   FakeBackend sequential;
   sequential.costs = backend.costs;
   execute_plan(plan, "q", sequential, route_by_category, {.sequential = true});
   EXPECT_EQ(sequential.batches[0].first, "alpha");
+  EXPECT_TRUE(sequential.prefetches.empty());
 }
 
 TEST(GraphExecutor, FailedNodeSkipsItsDependants) {
@@ -285,6 +302,34 @@ TEST(GraphExecutor, TraceHasRouterWavesAndNodes) {
   }
   for (const char* n : {"route q1", "route q2", "wave 0", "wave 1", "prefill q1", "decode q1", "prefill q2", "decode q2"})
     EXPECT_TRUE(names.contains(n)) << n;
+}
+
+// Events are placed by what happened, not by when the executor saw it: a
+// batch's wait for its expert comes first, its prefill starts when the wait
+// ends, its decode when the prefill ends; a tier move is drawn from its start.
+TEST(GraphExecutor, TraceOrdersWaitPrefillDecodeAndMoves) {
+  const Plan plan = parse_plan(R"({"nodes": [{"id": "a", "prompt": "A", "expert": "alpha"}]})", "one", kVocabulary);
+  FakeBackend backend;
+  backend.load_wait = std::chrono::milliseconds(30);
+  backend.prefill_seconds = 0.010;
+  backend.decode_seconds = 0.020;
+  backend.moves.push_back({"alpha", chorus::runtime::Tier::kDisk, chorus::runtime::Tier::kResident, 1000, 0.025,
+                           std::chrono::steady_clock::now()});
+  const CompositionResult r = execute_plan(plan, "q", backend, route_by_category);
+  std::map<std::string, nlohmann::json> events;
+  const nlohmann::json trace = chrome_trace(r.trace);
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "X") events[e["name"].get<std::string>()] = e;
+  for (const char* n : {"wait for alpha", "prefill a", "decode a"}) ASSERT_TRUE(events.contains(n)) << n;
+  const auto end = [](const nlohmann::json& e) { return e["ts"].get<double>() + e["dur"].get<double>(); };
+  EXPECT_GE(events["wait for alpha"]["dur"].get<double>(), 25'000.0);  // µs: at least the 30 ms sleep, less rounding
+  EXPECT_NEAR(events["prefill a"]["ts"].get<double>(), end(events["wait for alpha"]), 1.0);
+  EXPECT_NEAR(events["decode a"]["ts"].get<double>(), end(events["prefill a"]), 1.0);
+  EXPECT_NEAR(events["prefill a"]["dur"].get<double>(), 10'000.0, 1.0);
+  ASSERT_TRUE(events.contains("alpha disk→resident"));
+  // Started before the executor did: drawn from the executor's start.
+  EXPECT_EQ(events["alpha disk→resident"]["ts"].get<double>(), 0.0);
+  EXPECT_NEAR(events["alpha disk→resident"]["dur"].get<double>(), 25'000.0, 1.0);
 }
 
 // The real tiny models: a config with stories260K and aidreams260K.
