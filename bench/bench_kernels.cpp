@@ -191,6 +191,11 @@ void decode_shapes(benchmark::internal::Benchmark* b) {
     b->Args({32768, 4096, 1, threads});
   }
 }
+// Batched decode of 2-4 sequences: one token each, the weights read once for
+// all of them (L3-resident, so this shows the kernel's compute rate).
+void batch_shapes(benchmark::internal::Benchmark* b) {
+  for (int tokens : {2, 3, 4}) b->Args({2048, 2048, tokens, 1});
+}
 void prefill_shapes(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2}) b->Args({2048, 2048, 128, threads});
 }
@@ -209,6 +214,8 @@ BENCHMARK(BM_OpenBlasSgemm)->Apply(gemm_shapes)->UseRealTime();
 BENCHMARK(BM_GemmF32)->Apply(gemm_shapes)->UseRealTime();
 #define CHORUS_BENCH(NAME, T, P)                                                                               \
   BENCHMARK_CAPTURE(BM_Matmul, NAME##_decode, ck::GgmlType::T, ck::ActivationPrecision::P)->Apply(decode_shapes) \
+      ->UseRealTime();                                                                                           \
+  BENCHMARK_CAPTURE(BM_Matmul, NAME##_batch, ck::GgmlType::T, ck::ActivationPrecision::P)->Apply(batch_shapes)   \
       ->UseRealTime();                                                                                           \
   BENCHMARK_CAPTURE(BM_Matmul, NAME##_prefill, ck::GgmlType::T, ck::ActivationPrecision::P)->Apply(prefill_shapes) \
       ->UseRealTime();
