@@ -1,6 +1,7 @@
 #include "runtime/paged_kv_cache.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -17,7 +18,10 @@ PagedKvCache::PagedKvCache(const PagedKvConfig& config) : cfg_(config) {
                             cfg_.n_layers, cfg_.kv_dim, cfg_.block_size, cfg_.n_blocks));
   elem_bytes_ = cfg_.type == models::KvType::kF16 ? 2 : 4;
   block_elems_ = static_cast<size_t>(cfg_.n_layers) * 2 * cfg_.block_size * cfg_.kv_dim;
-  storage_.resize(block_elems_ * elem_bytes_ * cfg_.n_blocks);
+  const size_t bytes = block_elems_ * elem_bytes_ * cfg_.n_blocks;
+  storage_.reset(static_cast<uint8_t*>(std::calloc(bytes, 1)));
+  if (!storage_)
+    throw Error(ErrorCode::kResourceExhausted, fmt::format("paged KV cache: cannot allocate {} bytes", bytes));
   refcount_.assign(cfg_.n_blocks, 0);
   block_hash_.assign(cfg_.n_blocks, 0);
   free_.reserve(cfg_.n_blocks);
@@ -133,7 +137,7 @@ void PagedKvCache::reserve(int32_t seq, int32_t end) {
 uint8_t* PagedKvCache::block_data(int32_t block, int32_t layer, int32_t kv) const {
   const size_t elems = static_cast<size_t>(block) * block_elems_ +
                        (static_cast<size_t>(layer) * 2 + kv) * cfg_.block_size * cfg_.kv_dim;
-  return const_cast<uint8_t*>(storage_.data()) + elems * elem_bytes_;
+  return storage_.get() + elems * elem_bytes_;
 }
 
 void PagedKvCache::write(int32_t layer, int32_t seq, int32_t pos, const float* k, const float* v) {
