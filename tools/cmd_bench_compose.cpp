@@ -1,6 +1,8 @@
 // chorus bench compose: the same plan run (a) one node at a time, with no
 // batching and no prefetch, and (b) by the wave executor; each from a cold
-// store. Reports both latencies, the speedup and whether the outputs match.
+// store and with the experts' files out of the OS page cache, so that both
+// read the disk alike. Reports both latencies, the speedup and whether the
+// outputs match.
 #include <cstdio>
 #include <optional>
 
@@ -12,7 +14,9 @@
 #include "graph/executor.h"
 #include "graph/plan.h"
 #include "graph/registry_routing.h"
+#include "graph/trace.h"
 #include "runtime/expert_registry.h"
+#include "runtime/tier_moves.h"
 #include "runtime/weight_store.h"
 #include "tools/commands.h"
 #include "tools/machine_info.h"
@@ -23,7 +27,7 @@ namespace chorus::cli {
 namespace {
 
 struct BenchComposeArgs {
-  std::string plan, experts, router;
+  std::string plan, experts, router, trace;
   std::string question = "Tell me about a day at the sea.";
   int max_running = 8, max_context = 512;
   bool json = false;
@@ -32,7 +36,10 @@ struct BenchComposeArgs {
 
 graph::CompositionResult run_mode(const BenchComposeArgs& a, const runtime::ExpertRegistry& registry,
                                   const graph::Plan& plan, const Router* router, bool sequential) {
-  runtime::WeightStore store(registry);  // every mode starts with all experts on disk
+  // Every mode starts with all experts on disk, and really there: a file the
+  // other mode left in the page cache would make its first load a memcpy.
+  for (const runtime::ExpertSpec& e : registry.experts) runtime::drop_page_cache(e.model_path);
+  runtime::WeightStore store(registry);
   runtime::EngineOptions engine;
   engine.max_running = a.max_running;
   engine.max_context = a.max_context;
@@ -40,6 +47,12 @@ graph::CompositionResult run_mode(const BenchComposeArgs& a, const runtime::Expe
   graph::ExecutorOptions options;
   options.sequential = sequential;
   return graph::execute_plan(plan, a.question, backend, graph::make_resolver(registry, router), options);
+}
+
+// FILE.json → FILE.MODE.json (or FILE.MODE.json for a name without .json).
+std::string trace_path(const std::string& path, const char* mode) {
+  const bool json_suffix = path.size() > 5 && path.ends_with(".json");
+  return fmt::format("{}.{}.json", json_suffix ? path.substr(0, path.size() - 5) : path, mode);
 }
 
 // Where a mode's time went: each node's batch timings and the tier moves.
@@ -69,6 +82,10 @@ int run_bench_compose(const BenchComposeArgs& a) {
 
   const graph::CompositionResult seq = run_mode(a, registry, plan, router ? &*router : nullptr, true);
   const graph::CompositionResult exe = run_mode(a, registry, plan, router ? &*router : nullptr, false);
+  if (!a.trace.empty()) {
+    graph::write_chrome_trace(seq.trace, trace_path(a.trace, "sequential"));
+    graph::write_chrome_trace(exe.trace, trace_path(a.trace, "executor"));
+  }
   bool identical = seq.ok && exe.ok && seq.nodes.size() == exe.nodes.size();
   for (size_t i = 0; identical && i < seq.nodes.size(); ++i) identical = seq.nodes[i].output == exe.nodes[i].output;
 
@@ -107,6 +124,8 @@ void register_bench_compose(CLI::App& bench, int& exit_code) {
   cmd->add_option("--question", a->question, "The {{question}} of the plan")->capture_default_str();
   cmd->add_option("--max-running", a->max_running, "Sequences batched at once per expert")->check(CLI::Range(1, 256));
   cmd->add_option("--max-context", a->max_context, "Positions per sequence")->check(CLI::Range(16, 32768));
+  cmd->add_option("--trace", a->trace,
+                  "Write each mode's Chrome/Perfetto trace: FILE.json → FILE.sequential.json and FILE.executor.json");
   cmd->add_flag("--json", a->json, "Print one JSON object (sequential_s, executor_s, speedup, outputs_identical)");
   add_runtime_flags(cmd, a->runtime);
   cmd->callback([a, &exit_code] { exit_code = run_bench_compose(*a); });
