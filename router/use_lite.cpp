@@ -35,17 +35,28 @@ uint64_t dtype_size(const std::string& dtype, const std::string& where) {
 // Bytes [offset, offset + n) of the concatenation of a group's shard files.
 std::vector<uint8_t> read_span(const std::string& dir, const std::vector<std::string>& paths, uint64_t offset,
                                uint64_t n, const std::string& where) {
+  // Sized first: the manifest's shape must not decide an allocation the shards cannot fill.
+  std::vector<std::string> files;
+  std::vector<uint64_t> sizes;
+  uint64_t total = 0;
+  for (const auto& p : paths) {
+    if (p.empty() || p.find("..") != std::string::npos || p.front() == '/')
+      throw Error(ErrorCode::kFormat, fmt::format("{}: shard path '{}' leaves the model directory", where, p));
+    files.push_back((std::filesystem::path(dir) / p).string());
+    std::error_code ec;
+    sizes.push_back(std::filesystem::file_size(files.back(), ec));
+    if (ec) throw Error(ErrorCode::kIo, fmt::format("{}: cannot size shard {}", where, files.back()));
+    total += sizes.back();
+  }
+  if (offset > total || n > total - offset)
+    throw Error(ErrorCode::kFormat, fmt::format("{}: the shards hold {} bytes, the tensor needs bytes {}..{}", where,
+                                                total, offset, offset + n));
   std::vector<uint8_t> out;
   out.reserve(n);
   uint64_t base = 0;
-  for (const auto& p : paths) {
-    if (out.size() == n) break;
-    if (p.empty() || p.find("..") != std::string::npos || p.front() == '/')
-      throw Error(ErrorCode::kFormat, fmt::format("{}: shard path '{}' leaves the model directory", where, p));
-    const std::string file = (std::filesystem::path(dir) / p).string();
-    std::error_code ec;
-    const uint64_t size = std::filesystem::file_size(file, ec);
-    if (ec) throw Error(ErrorCode::kIo, fmt::format("{}: cannot size shard {}", where, file));
+  for (size_t k = 0; k < files.size() && out.size() < n; ++k) {
+    const std::string& file = files[k];
+    const uint64_t size = sizes[k];
     const uint64_t want = offset + out.size();  // next absolute byte
     if (want < base + size) {
       const uint64_t from = want - base, take = std::min<uint64_t>(size - from, n - out.size());
@@ -58,9 +69,6 @@ std::vector<uint8_t> read_span(const std::string& dir, const std::vector<std::st
     }
     base += size;
   }
-  if (out.size() != n)
-    throw Error(ErrorCode::kFormat, fmt::format("{}: the shards hold {} bytes, the tensor needs bytes {}..{}", where,
-                                                base, offset, offset + n));
   return out;
 }
 

@@ -146,6 +146,9 @@ TEST(RouterEmbeddings, ReaderErrorsNameFileAndField) {
   write("model.json", R"({"weightsManifest": [{"paths": ["s1"], "weights": [{"name": "module/Embeddings_en", "shape": [8, 2], "dtype": "float32"}]}]})");
   write("s1", std::string(40, '\0'));  // 64 bytes needed
   expect_error("weights[0]: the shards hold 40 bytes");
+  // A 16 GiB shape over 40 bytes of shards: refused before anything is allocated.
+  write("model.json", R"({"weightsManifest": [{"paths": ["s1"], "weights": [{"name": "module/Embeddings_en", "shape": [1073741824, 4], "dtype": "float32"}]}]})");
+  expect_error("the tensor needs bytes 0..17179869184");
   write("model.json", R"({"weightsManifest": [{"paths": ["../s1"], "weights": [{"name": "module/Embeddings_en", "shape": [8, 2], "dtype": "float32"}]}]})");
   expect_error("leaves the model directory");
   write("model.json", R"({"weightsManifest": [{"paths": ["s1", "s2"], "weights": [{"name": "pad", "shape": [2], "dtype": "int32"}, {"name": "module/Embeddings_en", "shape": [8, 2], "dtype": "float32"}]}]})");
