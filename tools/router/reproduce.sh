@@ -24,6 +24,7 @@ USE="--embeddings $SHARED/models/use-lite"
 RUNS=(
   "clinc_domain_widemlp|--data $CLINC --format clinc --labels domain --model widemlp $XOOD"
   "clinc_domain_widemlp_use_mean_max|--data $CLINC --format clinc --labels domain --model widemlp $XOOD $USE --pooling mean_max"
+  "clinc_domain_widemlp_use_mean_max_ens5_r86|--data $CLINC --format clinc --labels domain --model widemlp $XOOD $USE --pooling mean_max --members 5 --min-ood-recall 0.86"
   "clinc_domain_widemlp_use_mean|--data $CLINC --format clinc --labels domain --model widemlp $XOOD $USE --pooling mean"
   "clinc_domain_widemlp_r85|--data $CLINC --format clinc --labels domain --model widemlp $XOOD --min-ood-recall 0.85"
   "clinc_domain_widemlp_ens3|--data $CLINC --format clinc --labels domain --model widemlp $XOOD --members 3"
