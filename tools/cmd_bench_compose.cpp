@@ -49,7 +49,7 @@ graph::CompositionResult run_mode(const BenchComposeArgs& a, const runtime::Expe
   return graph::execute_plan(plan, a.question, backend, graph::make_resolver(registry, router), options);
 }
 
-// FILE.json → FILE.MODE.json (or FILE.MODE.json for a name without .json).
+// FILE.json → FILE.MODE.json; a name without .json gets .MODE.json appended.
 std::string trace_path(const std::string& path, const char* mode) {
   const bool json_suffix = path.size() > 5 && path.ends_with(".json");
   return fmt::format("{}.{}.json", json_suffix ? path.substr(0, path.size() - 5) : path, mode);
