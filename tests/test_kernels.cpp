@@ -610,5 +610,37 @@ TEST(Matmul, F32ActivationsMatchDequantizedMath) {
   set_activation_precision(saved);
 }
 
+// A token's outputs must not depend on which other tokens share the call
+// (the engine batches sequences, and a batch must generate what each sequence
+// generates alone): every batch size, bit for bit against the token alone,
+// with both activation precisions and every SIMD path. 70 rows leave a tail
+// of R-row tiles; 17 tokens cross a 16-token chunk.
+TEST(Matmul, OutputsDoNotDependOnTheBatch) {
+  const int64_t rows = 70, cols = 256;
+  const ActivationPrecision saved = activation_precision();
+  for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
+    set_activation_precision(precision);
+    for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                          GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
+      SCOPED_TRACE(type_name(type));
+      const std::vector<uint8_t> data = random_weights(type, rows, cols, 91);
+      const WeightMatrix w{type, rows, cols, data.data()};
+      for_each_simd_path([&](KernelPath) {
+        for (int64_t n_tokens : {2, 3, 4, 5, 17}) {
+          const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 92);
+          std::vector<float> y(static_cast<size_t>(rows * n_tokens)), alone(rows);
+          matmul(w, x.data(), n_tokens, y.data());
+          for (int64_t t = 0; t < n_tokens; ++t) {
+            matmul(w, x.data() + t * cols, 1, alone.data());
+            for (int64_t o = 0; o < rows; ++o)
+              ASSERT_EQ(y[t * rows + o], alone[o]) << "tokens " << n_tokens << ", token " << t << ", row " << o;
+          }
+        }
+      });
+    }
+  }
+  set_activation_precision(saved);
+}
+
 }  // namespace
 }  // namespace chorus::kernels
