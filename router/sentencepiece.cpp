@@ -21,19 +21,18 @@ PieceTokenizer::PieceTokenizer(std::vector<std::string> pieces, std::vector<floa
       pieces_.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
     throw Error(ErrorCode::kFormat, fmt::format("sentencepiece vocabulary: {} pieces, {} scores, {} reserved",
                                                 pieces_.size(), scores_.size(), reserved_));
-  decoded_.reserve(pieces_.size());
   float lowest = 0;
   for (size_t i = 0; i < pieces_.size(); ++i) {
-    decoded_.push_back(utf8_decode(pieces_[i]));
     if (!std::isfinite(scores_[i]))
       throw Error(ErrorCode::kFormat, fmt::format("sentencepiece vocabulary: piece {} has a non-finite score", i));
     lowest = std::min(lowest, scores_[i]);
   }
   lookup_.reserve(pieces_.size());
   for (size_t i = reserved_; i < pieces_.size(); ++i) {
-    if (decoded_[i].empty()) throw Error(ErrorCode::kFormat, fmt::format("sentencepiece vocabulary: piece {} is empty", i));
-    lookup_[decoded_[i]] = static_cast<int32_t>(i);  // a repeated piece: the last id wins, as in the TF.js trie
-    max_len_ = std::max(max_len_, decoded_[i].size());
+    std::u32string piece = utf8_decode(pieces_[i]);
+    if (piece.empty()) throw Error(ErrorCode::kFormat, fmt::format("sentencepiece vocabulary: piece {} is empty", i));
+    max_len_ = std::max(max_len_, piece.size());
+    lookup_[std::move(piece)] = static_cast<int32_t>(i);  // a repeated piece: the last id wins, as in the TF.js trie
   }
   unk_score_ = lowest - 10.0f;
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -32,11 +33,17 @@ class PieceTokenizer {
   std::vector<int32_t> encode(std::string_view text) const;
 
  private:
+  // Hashes owned keys and the views encode() looks them up by alike.
+  struct PieceHash {
+    using is_transparent = void;
+    size_t operator()(std::u32string_view s) const { return std::hash<std::u32string_view>{}(s); }
+  };
+
   std::vector<std::string> pieces_;
   std::vector<float> scores_;
   uint32_t reserved_ = 0;
-  std::vector<std::u32string> decoded_;                      // pieces as code points (the map's keys view them)
-  std::unordered_map<std::u32string_view, int32_t> lookup_;  // piece → id, for ids >= reserved
+  // piece (as code points) → id, for ids >= reserved; owned keys, so a copy stands alone
+  std::unordered_map<std::u32string, int32_t, PieceHash, std::equal_to<>> lookup_;
   size_t max_len_ = 0;                                       // longest piece, in code points
   float unk_score_ = 0;
 };

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,12 @@ TEST(RouterEmbeddings, TokenizerFindsBestSegmentation) {
   EXPECT_NO_THROW(t.encode(std::string("a\xff\xfe b")));
   // A repeated piece takes its last id.
   EXPECT_EQ(PieceTokenizer({"<unk>", "\u2581x", "\u2581x"}, {0, -1, -1}, 1).encode("x"), (std::vector<int32_t>{2}));
+  // A copy stands alone once the original is gone (the trainer copies the
+  // options' embeddings into the model).
+  std::optional<PieceTokenizer> original(tiny_tokenizer());
+  const PieceTokenizer copy = *original;
+  original.reset();
+  EXPECT_EQ(copy.encode("abc"), (std::vector<int32_t>{2, 7}));
 }
 
 TEST(RouterEmbeddings, TokenizerRejectsBadVocabulary) {
