@@ -19,6 +19,14 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+nlohmann::json parse_json(const std::string& text, const std::string& path) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::kFormat, fmt::format("{}: not valid JSON: {}", path, e.what()));
+  }
+}
+
 namespace {
 
 std::string hash_split(const std::string& text) {
@@ -99,19 +107,14 @@ Dataset load_dataset(const std::string& path, const std::string& format, LabelMo
   Dataset d;
   const std::string text = read_text(path);
   if (format == "clinc") {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorCode::kFormat, fmt::format("{}: not JSON: {}", path, e.what()));
-    }
+    const nlohmann::json j = parse_json(text, path);
     std::map<std::string, std::string> domain_of;
     if (labels == LabelMode::kDomain) {
       const std::string dp = domains_path.empty()
                                  ? (std::filesystem::path(path).parent_path() / "domains.json").string()
                                  : domains_path;
+      const nlohmann::json dj = parse_json(read_text(dp), dp);
       try {
-        const auto dj = nlohmann::json::parse(read_text(dp));
         for (auto& [dom, intents] : dj.items())
           for (auto& in : intents) domain_of[in.get<std::string>()] = dom;
       } catch (const nlohmann::json::exception& e) {

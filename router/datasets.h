@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace chorus::router {
 
 inline constexpr const char* kOodLabel = "oos";
@@ -50,5 +52,7 @@ std::string eval_split(const Dataset& d);
 
 // A whole file's bytes; chorus::Error(kIo) naming the file when it cannot be read.
 std::string read_text(const std::string& path);
+// `text` (the contents of `path`) as JSON; chorus::Error(kFormat) naming the file when it does not parse.
+nlohmann::json parse_json(const std::string& text, const std::string& path);
 
 }  // namespace chorus::router

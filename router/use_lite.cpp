@@ -16,15 +16,6 @@ namespace chorus::router {
 
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  const std::string text = read_text(path);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCode::kFormat, fmt::format("{}: not valid JSON: {}", path, e.what()));
-  }
-}
-
 uint64_t dtype_size(const std::string& dtype, const std::string& where) {
   if (dtype == "float32" || dtype == "int32" || dtype == "uint32") return 4;
   if (dtype == "float16" || dtype == "int16" || dtype == "uint16") return 2;
@@ -75,7 +66,7 @@ std::vector<uint8_t> read_span(const std::string& dir, const std::vector<std::st
 }  // namespace
 
 UseLiteVocab read_use_lite_vocab(const std::string& path) {
-  const nlohmann::json j = read_json(path);
+  const nlohmann::json j = parse_json(read_text(path), path);
   if (!j.is_array() || j.empty()) throw Error(ErrorCode::kFormat, fmt::format("{}: expected a non-empty array of [piece, score]", path));
   UseLiteVocab v;
   v.pieces.reserve(j.size());
@@ -92,7 +83,7 @@ UseLiteVocab read_use_lite_vocab(const std::string& path) {
 
 EmbeddingTable read_tfjs_tensor(const std::string& dir, const std::string& name) {
   const std::string path = (std::filesystem::path(dir) / "model.json").string();
-  const nlohmann::json j = read_json(path);
+  const nlohmann::json j = parse_json(read_text(path), path);
   const std::string where = path + " weightsManifest";
   const auto& manifest = json_field(j, "weightsManifest", path);
   if (!manifest.is_array()) throw Error(ErrorCode::kFormat, fmt::format("{}: not an array", where));
