@@ -26,6 +26,10 @@ constexpr int64_t kRowChunk = 32;
 // Below this many multiply-adds a call runs on one thread: waking the team
 // costs more than it saves.
 constexpr int64_t kParallelMinWork = 1 << 15;
+// Up to this many tokens (batched decode) are quantized before the team
+// starts: microseconds, where splitting them costs a barrier, and a barrier
+// costs a futex call or a wake-up on a VM.
+constexpr int64_t kSerialQuantizeMaxTokens = 4;
 
 // The path's kernel, or the next path down's when the path has none for the type.
 MatmulRowsFn rows_fn(KernelPath path, GgmlType type, bool f32_activations) {
@@ -83,22 +87,22 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
     scratch.resize(static_cast<size_t>(n_tokens * nb));
     xq = scratch.data();
     args.xq = xq;
-    if (n_tokens == 1) quantize_activation_row(x, xq, w.cols);
+    if (n_tokens <= kSerialQuantizeMaxTokens)
+      for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * w.cols, xq + t * nb, w.cols);
   }
   const MatmulRowsFn fn = rows_fn(path, w.type, uses_q8_activations(w.type) && !int8);
   const int64_t n_chunks = (w.rows + kRowChunk - 1) / kRowChunk;
   const bool parallel = w.rows * w.cols * n_tokens >= kParallelMinWork;
 #pragma omp parallel if (parallel)
   {
-    // One token is quantized before the team starts (microseconds, and one
-    // barrier less); more are split over the team.
-    if (int8 && n_tokens > 1) {
+    if (int8 && n_tokens > kSerialQuantizeMaxTokens) {
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * w.cols, xq + t * nb, w.cols);
     }
     // Chunks handed out as threads free up: a thread that another process
-    // slows down does not hold the others up at the end.
-#pragma omp for schedule(dynamic, 1)
+    // slows down does not hold the others up at the end. No barrier of its
+    // own: the region's end is one.
+#pragma omp for schedule(dynamic, 1) nowait
     for (int64_t c = 0; c < n_chunks; ++c) fn(args, c * kRowChunk, std::min(w.rows, (c + 1) * kRowChunk));
   }
 }

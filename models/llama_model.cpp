@@ -112,7 +112,7 @@ void LlamaModel::attention(int layer, int64_t n_rows, KvState& kv) {
 #pragma omp parallel if (work >= (1 << 15))
   {
     std::vector<float> scores(static_cast<size_t>(max_pos) + 1);
-#pragma omp for collapse(2) schedule(dynamic, 1)
+#pragma omp for collapse(2) schedule(dynamic, 1) nowait  // the region's end is the barrier
     for (int64_t r = 0; r < n_rows; ++r) {
       for (int64_t h = 0; h < c.n_heads; ++h) {
         const int32_t seq = s_.row_seq[r], end = s_.row_pos[r] + 1;
