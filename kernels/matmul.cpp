@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <string_view>
@@ -71,39 +72,74 @@ void set_activation_precision(ActivationPrecision p) { g_precision.store(p, std:
 bool matmul_supports(GgmlType type) { return matmul_rows_scalar(type) != nullptr; }
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
-  const KernelPath path = kernel_path();
-  if (w.type == GgmlType::F32 && n_tokens >= kSgemmMinTokens && path != KernelPath::kScalar) {
-    sgemm(w, x, n_tokens, y);
+  const MatmulOutput out{&w, y};
+  matmul_shared_input({&out, 1}, x, n_tokens);
+}
+
+void matmul_shared_input(std::span<const MatmulOutput> outs, const float* x, int64_t n_tokens) {
+  constexpr size_t kMaxOutputs = 8;
+  if (outs.empty()) return;
+  if (outs.size() > kMaxOutputs) {
+    matmul_shared_input(outs.first(kMaxOutputs), x, n_tokens);
+    matmul_shared_input(outs.subspan(kMaxOutputs), x, n_tokens);
     return;
   }
-  MatmulArgs args{w, x, nullptr, n_tokens, y};
+  const KernelPath path = kernel_path();
+  const int64_t cols = outs[0].w->cols, nb = cols / 32;
+  // The activations quantized once for every output that takes int8 blocks.
   // Scratch of the calling thread (the team reaches it through this pointer,
   // not through the thread_local): filled by the team, then read.
   thread_local std::vector<ActivationBlockQ8> scratch;
-  const bool int8 = uses_q8_activations(w.type) && activation_precision() == ActivationPrecision::kInt8;
-  const int64_t nb = w.cols / 32;
+  const bool int8_precision = activation_precision() == ActivationPrecision::kInt8;
+  bool int8 = false;
+  // Each output's kernel and arguments, and the first chunk of its rows in
+  // the team's shared count of chunks.
+  std::array<MatmulArgs, kMaxOutputs> args;
+  std::array<MatmulRowsFn, kMaxOutputs> fns{};
+  std::array<int64_t, kMaxOutputs + 1> first_chunk{};
+  size_t n = 0;
+  int64_t work = 0;
+  for (const MatmulOutput& o : outs) {
+    const WeightMatrix& w = *o.w;
+    if (w.type == GgmlType::F32 && n_tokens >= kSgemmMinTokens && path != KernelPath::kScalar) {
+      sgemm(w, x, n_tokens, o.y);
+      continue;
+    }
+    const bool q8 = uses_q8_activations(w.type);
+    int8 = int8 || (q8 && int8_precision);
+    args[n] = MatmulArgs{w, x, nullptr, n_tokens, o.y};
+    fns[n] = rows_fn(path, w.type, q8 && !int8_precision);
+    first_chunk[n + 1] = first_chunk[n] + (w.rows + kRowChunk - 1) / kRowChunk;
+    work += w.rows * w.cols * n_tokens;
+    ++n;
+  }
+  if (n == 0) return;
   ActivationBlockQ8* xq = nullptr;
   if (int8) {
     scratch.resize(static_cast<size_t>(n_tokens * nb));
     xq = scratch.data();
-    args.xq = xq;
+    for (size_t i = 0; i < n; ++i)
+      if (uses_q8_activations(args[i].w.type)) args[i].xq = xq;
     if (n_tokens <= kSerialQuantizeMaxTokens)
-      for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * w.cols, xq + t * nb, w.cols);
+      for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * cols, xq + t * nb, cols);
   }
-  const MatmulRowsFn fn = rows_fn(path, w.type, uses_q8_activations(w.type) && !int8);
-  const int64_t n_chunks = (w.rows + kRowChunk - 1) / kRowChunk;
-  const bool parallel = w.rows * w.cols * n_tokens >= kParallelMinWork;
-#pragma omp parallel if (parallel)
+  const int64_t n_chunks = first_chunk[n];
+#pragma omp parallel if (work >= kParallelMinWork)
   {
     if (int8 && n_tokens > kSerialQuantizeMaxTokens) {
 #pragma omp for schedule(static)
-      for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * w.cols, xq + t * nb, w.cols);
+      for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * cols, xq + t * nb, cols);
     }
     // Chunks handed out as threads free up: a thread that another process
     // slows down does not hold the others up at the end. No barrier of its
     // own: the region's end is one.
 #pragma omp for schedule(dynamic, 1) nowait
-    for (int64_t c = 0; c < n_chunks; ++c) fn(args, c * kRowChunk, std::min(w.rows, (c + 1) * kRowChunk));
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      size_t i = 0;
+      while (c >= first_chunk[i + 1]) ++i;
+      const int64_t begin = (c - first_chunk[i]) * kRowChunk;
+      fns[i](args[i], begin, std::min(args[i].w.rows, begin + kRowChunk));
+    }
   }
 }
 

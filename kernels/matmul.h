@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "kernels/ggml_types.h"
@@ -37,5 +38,16 @@ void set_activation_precision(ActivationPrecision p);
 // y[t * w.rows + o] = sum_i W[o][i] * x[t * w.cols + i] for t < n_tokens.
 // Splits the output rows over the OpenMP threads.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);
+
+// One product of several that share their input: *w times x into y.
+struct MatmulOutput {
+  const WeightMatrix* w;
+  float* y;
+};
+// matmul of each output's matrix with the same x (a layer's q, k and v; its
+// gate and up), all in one parallel region: the input is quantized once for
+// all, and the threads meet at one barrier, not one per matrix. Every matrix
+// must have the same cols. Each y is as matmul's.
+void matmul_shared_input(std::span<const MatmulOutput> outs, const float* x, int64_t n_tokens);
 
 }  // namespace chorus::kernels

@@ -62,9 +62,8 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
   for (int l = 0; l < c.n_layers; ++l) {
     const LlamaLayerWeights& w = weights.layers[l];
     for (r = 0; r < n_rows; ++r) kernels::rmsnorm(&s_.x[r * dim], w.attn_norm, &s_.xn[r * dim], dim, c.rms_eps);
-    kernels::matmul(w.wq, s_.xn.data(), n_rows, s_.q.data());
-    kernels::matmul(w.wk, s_.xn.data(), n_rows, s_.k.data());
-    kernels::matmul(w.wv, s_.xn.data(), n_rows, s_.v.data());
+    const kernels::MatmulOutput qkv[] = {{&w.wq, s_.q.data()}, {&w.wk, s_.k.data()}, {&w.wv, s_.v.data()}};
+    kernels::matmul_shared_input(qkv, s_.xn.data(), n_rows);
     for (r = 0; r < n_rows; ++r) {
       kernels::rope(&s_.q[r * dim], c.n_heads, c.head_dim, c.rope_dim, s_.row_pos[r], c.rope_base);
       kernels::rope(&s_.k[r * kv_dim], c.n_kv_heads, c.head_dim, c.rope_dim, s_.row_pos[r], c.rope_base);
@@ -75,8 +74,8 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
     for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];
 
     for (r = 0; r < n_rows; ++r) kernels::rmsnorm(&s_.x[r * dim], w.ffn_norm, &s_.xn[r * dim], dim, c.rms_eps);
-    kernels::matmul(w.w_gate, s_.xn.data(), n_rows, s_.gate.data());
-    kernels::matmul(w.w_up, s_.xn.data(), n_rows, s_.up.data());
+    const kernels::MatmulOutput gate_up[] = {{&w.w_gate, s_.gate.data()}, {&w.w_up, s_.up.data()}};
+    kernels::matmul_shared_input(gate_up, s_.xn.data(), n_rows);
     kernels::silu_mul(s_.gate.data(), s_.up.data(), n_rows * hid);
     kernels::matmul(w.w_down, s_.gate.data(), n_rows, s_.xn.data());
     for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];

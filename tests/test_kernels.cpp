@@ -644,3 +644,45 @@ TEST(Matmul, OutputsDoNotDependOnTheBatch) {
 
 }  // namespace
 }  // namespace chorus::kernels
+
+// ---- several matrices with one input ------------------------------------------------
+
+namespace chorus::kernels {
+namespace {
+
+// One parallel region for q, k and v (or gate and up) must give each output
+// the bits its own matmul gives: mixed weight types (int8 and f32 activation
+// kernels, sgemm for f32 from 8 tokens), both precisions, every SIMD path.
+TEST(Matmul, SharedInputGivesEachMatmulsBits) {
+  const int64_t cols = 256;
+  const std::vector<std::pair<GgmlType, int64_t>> shapes = {
+      {GgmlType::Q8_0, 70}, {GgmlType::Q4_K, 33}, {GgmlType::F32, 40}, {GgmlType::Q6_K, 64}};
+  std::vector<std::vector<uint8_t>> data;
+  std::vector<WeightMatrix> ws;
+  for (size_t i = 0; i < shapes.size(); ++i) data.push_back(random_weights(shapes[i].first, shapes[i].second, cols, 50 + i));
+  for (size_t i = 0; i < shapes.size(); ++i) ws.push_back({shapes[i].first, shapes[i].second, cols, data[i].data()});
+  const ActivationPrecision saved = activation_precision();
+  for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
+    set_activation_precision(precision);
+    for_each_simd_path([&](KernelPath) {
+      for (int64_t n_tokens : {1, 3, 9}) {
+        SCOPED_TRACE(n_tokens);
+        const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 51);
+        std::vector<std::vector<float>> together, alone;
+        std::vector<MatmulOutput> outs;
+        for (const WeightMatrix& w : ws) together.emplace_back(static_cast<size_t>(w.rows * n_tokens), -1.0f);
+        for (size_t i = 0; i < ws.size(); ++i) outs.push_back({&ws[i], together[i].data()});
+        matmul_shared_input(outs, x.data(), n_tokens);
+        for (size_t i = 0; i < ws.size(); ++i) {
+          std::vector<float> y(together[i].size());
+          matmul(ws[i], x.data(), n_tokens, y.data());
+          ASSERT_EQ(y, together[i]) << type_name(ws[i].type);
+        }
+      }
+    });
+  }
+  set_activation_precision(saved);
+}
+
+}  // namespace
+}  // namespace chorus::kernels
