@@ -15,7 +15,7 @@ namespace {
 
 std::string find_llama2c_tokenizer(const models::ModelFile& f) {
   const auto dir = std::filesystem::path(f.path).parent_path();
-  for (const std::string name : {std::string("tokenizer.bin"), fmt::format("tok{}.bin", f.config.vocab_size)}) {
+  for (const std::string& name : {std::string("tokenizer.bin"), fmt::format("tok{}.bin", f.config.vocab_size)}) {
     auto p = dir / name;
     if (std::filesystem::exists(p)) return p.string();
   }
