@@ -43,7 +43,9 @@ class Llama2cTokenizer final : public VocabTokenizer {
  protected:
   // The vocabulary has no special token types, so this sees the whole text.
   void encode_plain_text(std::string_view plain, bool, std::vector<int32_t>& out) const override {
-    const std::string text = " " + std::string(plain);
+    // Built by append: GCC 12 reads `" " + std::string(plain)` as a possibly overlapping memcpy (-Wrestrict).
+    std::string text(1, ' ');
+    text.append(plain);
     std::vector<MergeSymbol> symbols;
     size_t start = 0;
     for (size_t i = 0; i < text.size(); ++i) {
