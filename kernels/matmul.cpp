@@ -91,7 +91,12 @@ void matmul_shared_input(std::span<const MatmulOutput> outs, const float* x, int
   // not through the thread_local): filled by the team, then read.
   thread_local std::vector<ActivationBlockQ8> scratch;
   const bool int8_precision = activation_precision() == ActivationPrecision::kInt8;
-  bool int8 = false;
+  ActivationBlockQ8* xq = nullptr;
+  if (int8_precision) {
+    scratch.resize(static_cast<size_t>(n_tokens * nb));
+    xq = scratch.data();
+  }
+  bool int8 = false;  // some output reads xq
   // Each output's kernel and arguments, and the first chunk of its rows in
   // the team's shared count of chunks.
   std::array<MatmulArgs, kMaxOutputs> args;
@@ -107,22 +112,15 @@ void matmul_shared_input(std::span<const MatmulOutput> outs, const float* x, int
     }
     const bool q8 = uses_q8_activations(w.type);
     int8 = int8 || (q8 && int8_precision);
-    args[n] = MatmulArgs{w, x, nullptr, n_tokens, o.y};
+    args[n] = MatmulArgs{w, x, q8 && int8_precision ? xq : nullptr, n_tokens, o.y};
     fns[n] = rows_fn(path, w.type, q8 && !int8_precision);
     first_chunk[n + 1] = first_chunk[n] + (w.rows + kRowChunk - 1) / kRowChunk;
     work += w.rows * w.cols * n_tokens;
     ++n;
   }
   if (n == 0) return;
-  ActivationBlockQ8* xq = nullptr;
-  if (int8) {
-    scratch.resize(static_cast<size_t>(n_tokens * nb));
-    xq = scratch.data();
-    for (size_t i = 0; i < n; ++i)
-      if (uses_q8_activations(args[i].w.type)) args[i].xq = xq;
-    if (n_tokens <= kSerialQuantizeMaxTokens)
-      for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * cols, xq + t * nb, cols);
-  }
+  if (int8 && n_tokens <= kSerialQuantizeMaxTokens)
+    for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * cols, xq + t * nb, cols);
   const int64_t n_chunks = first_chunk[n];
 #pragma omp parallel if (work >= kParallelMinWork)
   {
