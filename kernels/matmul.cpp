@@ -90,12 +90,20 @@ void matmul_shared_input(std::span<const MatmulOutput> outs, const float* x, int
   // Scratch of the calling thread (the team reaches it through this pointer,
   // not through the thread_local): filled by the team, then read.
   thread_local std::vector<ActivationBlockQ8> scratch;
+  thread_local std::vector<float> scratch_d;
   const bool int8_precision = activation_precision() == ActivationPrecision::kInt8;
   ActivationBlockQ8* xq = nullptr;
+  float* xd = nullptr;
   if (int8_precision) {
     scratch.resize(static_cast<size_t>(n_tokens * nb));
+    scratch_d.resize(static_cast<size_t>(n_tokens * nb));
     xq = scratch.data();
+    xd = scratch_d.data();
   }
+  auto quantize_token = [&](int64_t t) {
+    quantize_activation_row(x + t * cols, xq + t * nb, cols);
+    for (int64_t b = t * nb; b < (t + 1) * nb; ++b) xd[b] = xq[b].d;
+  };
   bool int8 = false;  // some output reads xq
   // Each output's kernel and arguments, and the first chunk of its rows in
   // the team's shared count of chunks.
@@ -111,8 +119,9 @@ void matmul_shared_input(std::span<const MatmulOutput> outs, const float* x, int
       continue;
     }
     const bool q8 = uses_q8_activations(w.type);
-    int8 = int8 || (q8 && int8_precision);
-    args[n] = MatmulArgs{w, x, q8 && int8_precision ? xq : nullptr, n_tokens, o.y};
+    const bool reads_xq = q8 && int8_precision;
+    int8 = int8 || reads_xq;
+    args[n] = MatmulArgs{w, x, reads_xq ? xq : nullptr, reads_xq ? xd : nullptr, n_tokens, o.y};
     fns[n] = rows_fn(path, w.type, q8 && !int8_precision);
     first_chunk[n + 1] = first_chunk[n] + (w.rows + kRowChunk - 1) / kRowChunk;
     work += w.rows * w.cols * n_tokens;
@@ -120,13 +129,13 @@ void matmul_shared_input(std::span<const MatmulOutput> outs, const float* x, int
   }
   if (n == 0) return;
   if (int8 && n_tokens <= kSerialQuantizeMaxTokens)
-    for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * cols, xq + t * nb, cols);
+    for (int64_t t = 0; t < n_tokens; ++t) quantize_token(t);
   const int64_t n_chunks = first_chunk[n];
 #pragma omp parallel if (work >= kParallelMinWork)
   {
     if (int8 && n_tokens > kSerialQuantizeMaxTokens) {
 #pragma omp for schedule(static)
-      for (int64_t t = 0; t < n_tokens; ++t) quantize_activation_row(x + t * cols, xq + t * nb, cols);
+      for (int64_t t = 0; t < n_tokens; ++t) quantize_token(t);
     }
     // Chunks handed out as threads free up: a thread that another process
     // slows down does not hold the others up at the end. No barrier of its

@@ -15,6 +15,8 @@ struct MatmulArgs {
   const float* x;                // n_tokens rows of w.cols floats
   const ActivationBlockQ8* xq;   // the same, quantized (n_tokens rows of w.cols/32), when
                                  // uses_q8_activations(w.type); else null
+  const float* xd;               // xq's block scales d, contiguous (n_tokens rows of w.cols/32), so a
+                                 // kernel loads 8 of them as one vector; null with xq
   int64_t n_tokens;
   float* y;                      // n_tokens rows of w.rows floats
 };

@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/matmul_paths.h"
@@ -260,10 +261,31 @@ struct Q6_K {
   }
 };
 
+// The weight scales of sub-blocks [first, first + 8) of one row: for the
+// 32-element types one f16 d per block (at the block's start), for the
+// k-quants the super-block's d, the same for all 8.
+template <class Q>
+__m256 group_scales(const typename Q::Block* row, int64_t first) {
+  if constexpr (Q::kBlockElems == 256) {
+    return _mm256_set1_ps(half_to_float(row[first / 8].d));
+  } else {
+    const typename Q::Block* b = row + first;
+    const __m128i d = _mm_setr_epi16(static_cast<int16_t>(b[0].d), static_cast<int16_t>(b[1].d),
+                                     static_cast<int16_t>(b[2].d), static_cast<int16_t>(b[3].d),
+                                     static_cast<int16_t>(b[4].d), static_cast<int16_t>(b[5].d),
+                                     static_cast<int16_t>(b[6].d), static_cast<int16_t>(b[7].d));
+    return _mm256_cvtph_ps(d);
+  }
+}
+
 // Per sub-block, as the scalar reference: (scale·d_x)·(Σ q·qx + offset·Σqx) + min·(d_x·Σqx).
+// The products scale·d_x of 8 sub-blocks come from one vector multiply per row
+// and token (a scalar multiply and a broadcast each cost as much as the
+// block's FMA: the tile is bound by the multiply pipes, docs/kernels.md), and
+// each sub-block's FMA broadcasts its product from memory (a load, no ALU op).
 template <class Q, class Dot, int R, int T>
-void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* x, int64_t n_sub, float* y,
-             int64_t y_stride) {
+void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* x, const float* const* xd,
+             int64_t n_sub, float* y, int64_t y_stride) {
   __m256 acc[R][T];
   float min_acc[R][T];  // Σ min·(d_x·Σqx): one scalar FMA per block
   // Every loop over r and t is unrolled, so the accumulators stay in registers.
@@ -272,37 +294,59 @@ void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* 
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), min_acc[r][t] = 0.0f;
   constexpr int kSub = Q::kBlockElems / 32;
-  for (int64_t blk = 0; blk < n_sub / kSub; ++blk) {
-    typename Q::Scales scales[R];
+  constexpr int kGroup = 8;  // sub-blocks per vector of scale products; a k-quant block
+  typename Q::Scales scales[R];
+  alignas(32) float scale_xd[R][T][kGroup];
+  // Sub-block b = first + k of the group.
+  auto sub_block = [&](int64_t first, int k) {
+    const int64_t b = first + k, blk = b / kSub;
+    const int sub = static_cast<int>(b % kSub);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      prefetch_next_tile<R>(w[r] + blk, n_sub / kSub);
-      Q::decode(w[r][blk], scales[r]);
-    }
-    // Unrolled, so each sub-block's index (and nibble half, bit, shift) is a constant.
-#pragma GCC unroll 8
-    for (int sub = 0; sub < kSub; ++sub) {
-      const int64_t b = blk * kSub + sub;
+      if (sub == 0) prefetch_next_tile<R>(w[r] + blk, n_sub / kSub);
+      SubBlock sb;
+      Q::unpack(w[r][blk], scales[r], sub, sb);
+      const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
+      const __m256i pair_weights =
+          _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
+                           _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
 #pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        SubBlock sb;
-        Q::unpack(w[r][blk], scales[r], sub, sb);
-        const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
-        const __m256i pair_weights =
-            _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
-                             _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) {
-          const ActivationBlockQ8& xb = x[t][b];
-          __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
-          if (Q::kSigned) xq = _mm256_sign_epi8(xq, sb.q);
-          __m256i dot = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, pair_weights);
-          if (Q::kOffset != 0)
-            dot = _mm256_add_epi32(dot, _mm256_zextsi128_si256(_mm_cvtsi32_si128(Q::kOffset * xb.sum)));
-          acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(sb.scale * xb.d), acc[r][t]);
-          if (Q::kHasMin) min_acc[r][t] += sb.min * xb.d_sum;
-        }
+      for (int t = 0; t < T; ++t) {
+        const ActivationBlockQ8& xb = x[t][b];
+        __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
+        if (Q::kSigned) xq = _mm256_sign_epi8(xq, sb.q);
+        __m256i dot = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, pair_weights);
+        if (Q::kOffset != 0)
+          dot = _mm256_add_epi32(dot, _mm256_zextsi128_si256(_mm_cvtsi32_si128(Q::kOffset * xb.sum)));
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_broadcast_ss(&scale_xd[r][t][k]), acc[r][t]);
+        // Explicit: GCC contracted the plain `+=` in some tile shapes only, and a
+        // token's output must not depend on the batch it is in.
+        if (Q::kHasMin) min_acc[r][t] = std::fma(sb.min, xb.d_sum, min_acc[r][t]);
       }
+    }
+  };
+  for (int64_t first = 0; first < n_sub; first += kGroup) {
+    const int n = static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      Q::decode(w[r][first / kSub], scales[r]);  // a group is one k-quant block
+      if (n == kGroup) {
+        const __m256 scale = group_scales<Q>(w[r], first);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t)
+          _mm256_store_ps(scale_xd[r][t], _mm256_mul_ps(scale, _mm256_loadu_ps(xd[t] + first)));
+      } else {  // the last blocks of a 32-element type's row
+        for (int k = 0; k < n; ++k)
+#pragma GCC unroll 4
+          for (int t = 0; t < T; ++t) scale_xd[r][t][k] = half_to_float(w[r][first + k].d) * xd[t][first + k];
+      }
+    }
+    if (n == kGroup) {
+      // Unrolled, so each sub-block's index (and nibble half, bit, shift) is a constant.
+#pragma GCC unroll 8
+      for (int k = 0; k < kGroup; ++k) sub_block(first, k);
+    } else {
+      for (int k = 0; k < n; ++k) sub_block(first, k);
     }
   }
 #pragma GCC unroll 4
@@ -319,8 +363,9 @@ void rows_q8(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   auto row_ptr = [&](int64_t o) { return base + o * blocks_per_row; };
   auto tile = [&]<int R, int T>(const Block* const* rows, int64_t t, float* y) {
     const ActivationBlockQ8* xs[T];
-    for (int k = 0; k < T; ++k) xs[k] = a.xq + (t + k) * n_sub;
-    q8_tile<Q, Dot, R, T>(rows, xs, n_sub, y, stride);
+    const float* xds[T];
+    for (int k = 0; k < T; ++k) xs[k] = a.xq + (t + k) * n_sub, xds[k] = a.xd + (t + k) * n_sub;
+    q8_tile<Q, Dot, R, T>(rows, xs, xds, n_sub, y, stride);
   };
   // Decode: one row at a time, so the weights are read as one sequential
   // stream (4 interleaved rows measured 20% slower from DRAM: bench ModelSweep).
