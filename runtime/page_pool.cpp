@@ -29,7 +29,8 @@ PooledBuffer::~PooledBuffer() { release(); }
 PooledBuffer::PooledBuffer(PooledBuffer&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)),
       data_(std::exchange(other.data_, nullptr)),
-      size_(std::exchange(other.size_, 0)) {}
+      size_(std::exchange(other.size_, 0)),
+      head_(std::exchange(other.head_, 0)) {}
 
 PooledBuffer& PooledBuffer::operator=(PooledBuffer&& other) noexcept {
   if (this != &other) {
@@ -37,15 +38,17 @@ PooledBuffer& PooledBuffer::operator=(PooledBuffer&& other) noexcept {
     pool_ = std::exchange(other.pool_, nullptr);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    head_ = std::exchange(other.head_, 0);
   }
   return *this;
 }
 
 void PooledBuffer::release() {
-  if (pool_) pool_->give_back(data_, size_);
+  if (pool_) pool_->give_back(data_ - head_, head_ + size_);
   pool_ = nullptr;
   data_ = nullptr;
   size_ = 0;
+  head_ = 0;
 }
 
 // ---- PagePool ----
@@ -85,7 +88,10 @@ void PagePool::preallocate() {
   for (size_t i = 0; i < want; ++i) free_.push_back(base + i * kChunkBytes);
 }
 
-PooledBuffer PagePool::acquire(size_t bytes) {
+PooledBuffer PagePool::acquire(size_t bytes, size_t head) {
+  if (head >= kChunkBytes)
+    throw Error(ErrorCode::kInvalidArgument, fmt::format("a buffer's head ({} bytes) must be under a chunk", head));
+  bytes += head;  // from here on, the span of chunks
   const size_t chunks = chunks_for(bytes);
   std::vector<uint8_t*> reused;
   {
@@ -121,7 +127,7 @@ PooledBuffer PagePool::acquire(size_t bytes) {
     if (base) munmap(base, chunks * kChunkBytes);  // takes the chunks already moved in with it
     throw;
   }
-  return PooledBuffer(this, base, bytes);
+  return PooledBuffer(this, base + head, bytes - head, head);
 }
 
 void PagePool::give_back(uint8_t* data, size_t size) {

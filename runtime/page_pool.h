@@ -34,12 +34,14 @@ class PooledBuffer {
 
  private:
   friend class PagePool;
-  PooledBuffer(PagePool* pool, uint8_t* data, size_t size) : pool_(pool), data_(data), size_(size) {}
+  PooledBuffer(PagePool* pool, uint8_t* data, size_t size, size_t head)
+      : pool_(pool), data_(data), size_(size), head_(head) {}
   void release();
 
   PagePool* pool_ = nullptr;
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  size_t head_ = 0;  // bytes of the first chunk before data_
 };
 
 // Thread-safe. Buffers must not outlive their pool.
@@ -57,8 +59,11 @@ class PagePool {
   // Faults in chunks up to the limit now, so that no later copy pays for page faults.
   void preallocate();
   // A range of `bytes` (> 0): reused chunks first, fresh pages for the rest.
-  // Throws chorus::Error (kResourceExhausted) when the system refuses memory.
-  PooledBuffer acquire(size_t bytes);
+  // It starts `head` (< kChunkBytes) bytes into its first chunk, so that it
+  // can share a file's alignment: a direct read needs the file offset and the
+  // address aligned alike. Throws chorus::Error (kResourceExhausted) when the
+  // system refuses memory.
+  PooledBuffer acquire(size_t bytes, size_t head = 0);
   uint64_t retained_bytes() const;  // chunks kept for reuse
 
  private:

@@ -32,6 +32,10 @@ void build_resident_from_host(const models::ModelFile& model, const ExpertLayout
 void build_resident_from_disk(const ExpertFileRef& file, const models::ModelFile& model, const ExpertLayout& layout,
                               uint8_t* resident, size_t chunk_bytes);
 
+// Where in its first page a buffer for the layout's host bytes should start
+// (see PagePool::acquire) so that reads into it can bypass the page cache.
+size_t direct_read_head(const ExpertLayout& layout);
+
 // Drops the file's pages from the page cache so that the next load reads the disk.
 void drop_page_cache(const std::string& path);
 

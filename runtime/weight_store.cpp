@@ -353,14 +353,15 @@ WeightStore::LoadedCopies WeightStore::copy_in(const Expert& e, const LoadPlan& 
   LoadedCopies out;
   if (plan.host) {
     const Clock::time_point t0 = Clock::now();
-    out.host = host_pages_.acquire(e.layout.host_bytes);
+    out.host = host_pages_.acquire(e.layout.host_bytes, direct_read_head(e.layout));
     read_host_copy(e.file_ref, e.layout, out.host.data(), options_.read_chunk_bytes);
     out.moves.push_back({e.spec.name, Tier::kDisk, Tier::kHost, e.layout.host_bytes, seconds_since(t0), t0});
   }
   if (plan.resident) {
     const Clock::time_point t0 = Clock::now();
     auto copy = std::make_unique<ResidentCopy>();
-    copy->buffer = resident_pages_.acquire(e.layout.resident_bytes);
+    // Laid out as the file when nothing converts: then it can be read directly.
+    copy->buffer = resident_pages_.acquire(e.layout.resident_bytes, e.layout.converts ? 0 : direct_read_head(e.layout));
     const uint8_t* host = plan.host ? out.host.data() : e.host.data();  // e.host is stable: the expert is loading
     if (host)
       build_resident_from_host(e.file, e.layout, host, copy->buffer.data());

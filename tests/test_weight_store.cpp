@@ -24,6 +24,7 @@
 #include "runtime/expert_registry.h"
 #include "runtime/loaded_model.h"
 #include "runtime/page_pool.h"
+#include "runtime/tier_moves.h"
 #include "runtime/weight_store.h"
 #include "tests/test_paths.h"
 
@@ -228,6 +229,47 @@ TEST(PagePool, ReusesChunksWithinItsLimit) {
   b.data()[b.size() - 1] = 1;
   pool.preallocate();  // the limit is all live: nothing to add
   EXPECT_EQ(pool.retained_bytes(), 0u);
+}
+
+TEST(PagePool, AHeadOffsetsTheDataInItsFirstChunk) {
+  PagePool pool(4 * PagePool::kChunkBytes, false);
+  {
+    const PooledBuffer a = pool.acquire(PagePool::kChunkBytes, 100);  // spills into a second chunk
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data()) % PagePool::kChunkBytes, 100u);
+    EXPECT_EQ(a.size(), PagePool::kChunkBytes);
+    std::memset(a.data(), 3, a.size());
+  }
+  EXPECT_EQ(pool.retained_bytes(), 2 * PagePool::kChunkBytes);
+  expect_error([&] { pool.acquire(16, PagePool::kChunkBytes); }, ErrorCode::kInvalidArgument, {"head"});
+}
+
+// A load reads the aligned middle of its span around the page cache when the
+// buffer shares the file's alignment, and all of it through the cache when
+// not: either way, every byte of the span and nothing else.
+TEST(TierMoves, ReadEveryByteOfTheSpanWhateverTheAlignment) {
+  const std::string dir = chorus::test::temp_dir("tier_moves_alignment");
+  const std::string path = dir + "/bytes.bin";
+  std::vector<uint8_t> bytes(5 * 4096 + 123);
+  std::mt19937 rng(7);
+  for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  const ExpertFileRef file{path, bytes.size()};
+  PagePool pool(8 * PagePool::kChunkBytes, false);
+  for (const uint64_t offset : std::vector<uint64_t>{0, 17, 4095, 4096, 8197})
+    for (const uint64_t length : std::vector<uint64_t>{1, 4096, 3 * 4096 + 5, bytes.size() - offset}) {
+      if (offset + length > bytes.size()) continue;
+      ExpertLayout layout;
+      layout.file_offset = offset;
+      layout.host_bytes = length;
+      for (size_t head : {direct_read_head(layout), (direct_read_head(layout) + 1) % 4096}) {
+        SCOPED_TRACE(fmt::format("offset {} length {} head {}", offset, length, head));
+        const PooledBuffer buf = pool.acquire(length + 1, head);
+        buf.data()[length] = 0xA5;  // must stay: the read ends at the span's end
+        read_host_copy(file, layout, buf.data(), 8192);  // small chunks: several direct reads
+        ASSERT_EQ(std::memcmp(buf.data(), bytes.data() + offset, length), 0);
+        EXPECT_EQ(buf.data()[length], 0xA5);
+      }
+    }
 }
 
 // ---------------------------------------------------------------- the store
