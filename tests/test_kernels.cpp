@@ -652,11 +652,14 @@ namespace {
 
 // One parallel region for q, k and v (or gate and up) must give each output
 // the bits its own matmul gives: mixed weight types (int8 and f32 activation
-// kernels, sgemm for f32 from 8 tokens), both precisions, every SIMD path.
+// kernels, sgemm for f32 from 8 tokens), both precisions, every SIMD path;
+// 10 outputs, so that the split into regions of at most 8 runs too.
 TEST(Matmul, SharedInputGivesEachMatmulsBits) {
   const int64_t cols = 256;
   const std::vector<std::pair<GgmlType, int64_t>> shapes = {
-      {GgmlType::Q8_0, 70}, {GgmlType::Q4_K, 33}, {GgmlType::F32, 40}, {GgmlType::Q6_K, 64}};
+      {GgmlType::Q8_0, 70}, {GgmlType::Q4_K, 33}, {GgmlType::F32, 40}, {GgmlType::Q6_K, 64},
+      {GgmlType::Q4_0, 9},  {GgmlType::Q5_1, 17}, {GgmlType::F16, 12}, {GgmlType::Q5_K, 31},
+      {GgmlType::Q4_1, 5},  {GgmlType::Q8_0, 66}};
   std::vector<std::vector<uint8_t>> data;
   std::vector<WeightMatrix> ws;
   for (size_t i = 0; i < shapes.size(); ++i) data.push_back(random_weights(shapes[i].first, shapes[i].second, cols, 50 + i));
