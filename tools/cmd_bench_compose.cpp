@@ -2,9 +2,12 @@
 // batching and no prefetch, and (b) by the wave executor; each from a cold
 // store and with the experts' files out of the OS page cache, so that both
 // read the disk alike. Reports both latencies, the speedup and whether the
-// outputs match.
+// outputs match; with --repeat, the median of several pairs whose order
+// alternates (on a shared machine one pair says little).
+#include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -30,6 +33,7 @@ struct BenchComposeArgs {
   std::string plan, experts, router, trace;
   std::string question = "Tell me about a day at the sea.";
   int max_running = 8, max_context = 512;
+  int repeat = 1;
   bool json = false;
   RuntimeFlags runtime;
 };
@@ -71,6 +75,20 @@ nlohmann::json mode_detail(const graph::CompositionResult& r) {
   return {{"seconds", r.seconds}, {"waves", r.waves.size()}, {"tier_move_seconds", move_seconds}, {"nodes", nodes}};
 }
 
+// One pair of runs. The mode that runs second may find the disk warmer
+// (caches below the OS's), so repeated pairs alternate which goes first.
+struct ComposePair {
+  graph::CompositionResult seq, exe;
+  bool sequential_first = true;
+  double speedup() const { return seq.seconds / exe.seconds; }
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 int run_bench_compose(const BenchComposeArgs& a) {
   apply_runtime_flags(a.runtime);
   const runtime::ExpertRegistry registry = runtime::load_expert_registry(a.experts);
@@ -79,34 +97,74 @@ int run_bench_compose(const BenchComposeArgs& a) {
   graph::validate_plan(plan, vocabulary);
   std::optional<Router> router;
   if (!a.router.empty()) router = Router::load(a.router);
+  const Router* r = router ? &*router : nullptr;
 
-  const graph::CompositionResult seq = run_mode(a, registry, plan, router ? &*router : nullptr, true);
-  const graph::CompositionResult exe = run_mode(a, registry, plan, router ? &*router : nullptr, false);
-  if (!a.trace.empty()) {
-    graph::write_chrome_trace(seq.trace, trace_path(a.trace, "sequential"));
-    graph::write_chrome_trace(exe.trace, trace_path(a.trace, "executor"));
+  std::vector<ComposePair> pairs(static_cast<size_t>(a.repeat));
+  for (size_t k = 0; k < pairs.size(); ++k) {
+    ComposePair& p = pairs[k];
+    p.sequential_first = k % 2 == 0;
+    if (p.sequential_first) p.seq = run_mode(a, registry, plan, r, true);
+    p.exe = run_mode(a, registry, plan, r, false);
+    if (!p.sequential_first) p.seq = run_mode(a, registry, plan, r, true);
   }
-  bool identical = seq.ok && exe.ok && seq.nodes.size() == exe.nodes.size();
-  for (size_t i = 0; identical && i < seq.nodes.size(); ++i) identical = seq.nodes[i].output == exe.nodes[i].output;
-
+  // Every run of either mode must give the first sequential run's outputs.
+  const graph::CompositionResult& reference = pairs[0].seq;
+  bool identical = true;
+  for (const ComposePair& p : pairs)
+    for (const graph::CompositionResult* m : {&p.seq, &p.exe}) {
+      identical = identical && m->ok && m->nodes.size() == reference.nodes.size();
+      for (size_t i = 0; identical && i < m->nodes.size(); ++i)
+        identical = m->nodes[i].output == reference.nodes[i].output;
+    }
+  // The pair whose speedup is the median (the lower middle one for an even
+  // count) gives the per-node detail and the trace.
+  std::vector<size_t> by_speedup(pairs.size());
+  for (size_t k = 0; k < pairs.size(); ++k) by_speedup[k] = k;
+  std::sort(by_speedup.begin(), by_speedup.end(),
+            [&](size_t x, size_t y) { return pairs[x].speedup() < pairs[y].speedup(); });
+  const ComposePair& mid = pairs[by_speedup[(pairs.size() - 1) / 2]];
+  if (!a.trace.empty()) {
+    graph::write_chrome_trace(mid.seq.trace, trace_path(a.trace, "sequential"));
+    graph::write_chrome_trace(mid.exe.trace, trace_path(a.trace, "executor"));
+  }
+  std::vector<double> seq_s, exe_s, speedups;
+  nlohmann::json runs = nlohmann::json::array();
+  for (const ComposePair& p : pairs) {
+    seq_s.push_back(p.seq.seconds);
+    exe_s.push_back(p.exe.seconds);
+    speedups.push_back(p.speedup());
+    runs.push_back({{"sequential_s", p.seq.seconds},
+                    {"executor_s", p.exe.seconds},
+                    {"speedup", p.speedup()},
+                    {"first", p.sequential_first ? "sequential" : "executor"}});
+  }
+  const double speedup = median(speedups);
   const nlohmann::json j = {{"plan", a.plan},
                             {"experts", a.experts},
                             {"nodes", plan.nodes.size()},
-                            {"waves", exe.waves.size()},
-                            {"sequential_s", seq.seconds},
-                            {"executor_s", exe.seconds},
-                            {"speedup", seq.seconds / exe.seconds},
+                            {"waves", mid.exe.waves.size()},
+                            {"repeat", a.repeat},
+                            {"sequential_s", median(seq_s)},
+                            {"executor_s", median(exe_s)},
+                            {"speedup", speedup},
+                            {"speedup_min", *std::min_element(speedups.begin(), speedups.end())},
+                            {"speedup_max", *std::max_element(speedups.begin(), speedups.end())},
                             {"outputs_identical", identical},
-                            {"sequential_ok", seq.ok},
-                            {"executor_ok", exe.ok},
-                            {"sequential", mode_detail(seq)},
-                            {"executor", mode_detail(exe)},
+                            {"sequential_ok", mid.seq.ok},
+                            {"executor_ok", mid.exe.ok},
+                            {"runs", runs},
+                            {"sequential", mode_detail(mid.seq)},
+                            {"executor", mode_detail(mid.exe)},
                             {"machine", machine_info()}};
   if (a.json) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    fmt::print("{} nodes in {} waves: sequential {:.3f} s, executor {:.3f} s, speedup {:.2f}x, outputs {}\n",
-               plan.nodes.size(), exe.waves.size(), seq.seconds, exe.seconds, seq.seconds / exe.seconds,
+    for (const ComposePair& p : pairs)
+      fmt::print("{} first: sequential {:.3f} s, executor {:.3f} s, speedup {:.2f}x\n",
+                 p.sequential_first ? "sequential" : "executor", p.seq.seconds, p.exe.seconds, p.speedup());
+    fmt::print("{} nodes in {} waves: sequential {:.3f} s, executor {:.3f} s, speedup {:.2f}x{}, outputs {}\n",
+               plan.nodes.size(), mid.exe.waves.size(), median(seq_s), median(exe_s), speedup,
+               pairs.size() > 1 ? fmt::format(" (median of {} pairs)", pairs.size()) : "",
                identical ? "identical" : "DIFFER");
   }
   return identical ? 0 : 2;
@@ -126,6 +184,10 @@ void register_bench_compose(CLI::App& bench, int& exit_code) {
   cmd->add_option("--max-context", a->max_context, "Positions per sequence")->check(CLI::Range(16, 32768));
   cmd->add_option("--trace", a->trace,
                   "Write each mode's Chrome/Perfetto trace: FILE.json → FILE.sequential.json and FILE.executor.json");
+  cmd->add_option("--repeat", a->repeat,
+                  "Pairs of runs, alternating which mode goes first; the times and speedup reported are medians")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   cmd->add_flag("--json", a->json, "Print one JSON object (sequential_s, executor_s, speedup, outputs_identical)");
   add_runtime_flags(cmd, a->runtime);
   cmd->callback([a, &exit_code] { exit_code = run_bench_compose(*a); });
