@@ -88,10 +88,11 @@ struct DotMaddubs {
   }
 };
 
+// The block's scale (w = scale · (q·sub_scale + offset) + min) is not here:
+// the tile takes 8 blocks' scales at once (group_scales).
 struct SubBlock {
   __m256i q;             // 32 quants in element order
   int sub_scale[2];      // integer sub-scales of elements 0-15 and 16-31 (1 but for k-quants)
-  float scale;           // w = scale · (q·sub_scale + offset) + min
   float min;
 };
 
@@ -135,7 +136,6 @@ struct Q8_0 {
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs));
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.scale = half_to_float(blk.d);
   }
 };
 struct Q4_0 {
@@ -148,7 +148,6 @@ struct Q4_0 {
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = nibbles_in_order(blk.qs);
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.scale = half_to_float(blk.d);
   }
 };
 struct Q4_1 {
@@ -161,7 +160,6 @@ struct Q4_1 {
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = nibbles_in_order(blk.qs);
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.scale = half_to_float(blk.d);
     s.min = half_to_float(blk.m);
   }
 };
@@ -175,7 +173,6 @@ struct Q5_0 {
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = _mm256_or_si256(nibbles_in_order(blk.qs), fifth_bits(blk.qh));
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.scale = half_to_float(blk.d);
   }
 };
 struct Q5_1 {
@@ -188,7 +185,6 @@ struct Q5_1 {
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = _mm256_or_si256(nibbles_in_order(blk.qs), fifth_bits(blk.qh));
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.scale = half_to_float(blk.d);
     s.min = half_to_float(blk.m);
   }
 };
@@ -213,7 +209,6 @@ struct Q4_K {
   static void unpack(const Block& blk, const Scales& k, int sub, SubBlock& s) {
     s.q = k_nibbles(blk.qs, sub);
     s.sub_scale[0] = s.sub_scale[1] = k.sc[sub];
-    s.scale = k.d;
     s.min = -k.dmin * k.m[sub];
   }
 };
@@ -231,7 +226,6 @@ struct Q5_K {
     const __m256i fifth = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(0x10));
     s.q = _mm256_or_si256(k_nibbles(blk.qs, sub), fifth);
     s.sub_scale[0] = s.sub_scale[1] = k.sc[sub];
-    s.scale = k.d;
     s.min = -k.dmin * k.m[sub];
   }
 };
@@ -247,7 +241,7 @@ struct Q6_K {
   static void decode(const Block& blk, Scales& k) { k.d = half_to_float(blk.d); }
   // Sub-block j = 4·half + k: low 4 bits from ql (see dequantize.cpp), top 2
   // from bits 2k..2k+1 of qh; one int8 scale per 16 elements.
-  static void unpack(const Block& blk, const Scales& sc, int j, SubBlock& s) {
+  static void unpack(const Block& blk, const Scales&, int j, SubBlock& s) {
     const int half = j / 4, k = j % 4;
     __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.ql + 64 * half + 32 * (k % 2)));
     if (k >= 2) low = _mm256_srli_epi16(low, 4);
@@ -257,17 +251,16 @@ struct Q6_K {
     s.q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
     s.sub_scale[0] = blk.scales[2 * j];
     s.sub_scale[1] = blk.scales[2 * j + 1];
-    s.scale = sc.d;
   }
 };
 
 // The weight scales of sub-blocks [first, first + 8) of one row: for the
 // 32-element types one f16 d per block (at the block's start), for the
-// k-quants the super-block's d, the same for all 8.
+// k-quants the super-block's d (decoded in `scales`), the same for all 8.
 template <class Q>
-__m256 group_scales(const typename Q::Block* row, int64_t first) {
+__m256 group_scales(const typename Q::Block* row, const typename Q::Scales& scales, int64_t first) {
   if constexpr (Q::kBlockElems == 256) {
-    return _mm256_set1_ps(half_to_float(row[first / 8].d));
+    return _mm256_set1_ps(scales.d);
   } else {
     const typename Q::Block* b = row + first;
     const __m128i d = _mm_setr_epi16(static_cast<int16_t>(b[0].d), static_cast<int16_t>(b[1].d),
@@ -331,7 +324,7 @@ void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* 
     for (int r = 0; r < R; ++r) {
       Q::decode(w[r][first / kSub], scales[r]);  // a group is one k-quant block
       if (n == kGroup) {
-        const __m256 scale = group_scales<Q>(w[r], first);
+        const __m256 scale = group_scales<Q>(w[r], scales[r], first);
 #pragma GCC unroll 4
         for (int t = 0; t < T; ++t)
           _mm256_store_ps(scale_xd[r][t], _mm256_mul_ps(scale, _mm256_loadu_ps(xd[t] + first)));
