@@ -15,8 +15,21 @@ namespace {
 // overflow); such a block quantizes to zeros.
 float inverse_scale(float d) { return d >= 0x1p-126f ? 1.0f / d : 0.0f; }
 
+// Where a row's blocks go: block b's quants at qs[b], its fields at d[b], ...
+struct RowOut {
+  BlockQuantsQ8* qs;
+  float* d;
+  int32_t* sum;
+  float* d_sum;
+  void set(int64_t b, float scale, int32_t quant_sum) const {
+    d[b] = scale;
+    sum[b] = quant_sum;
+    d_sum[b] = scale * static_cast<float>(quant_sum);
+  }
+};
+
 // The reference.
-void quantize_scalar(const float* x, ActivationBlockQ8* y, int64_t n) {
+void quantize_scalar(const float* x, int64_t n, const RowOut& y) {
   for (int64_t b = 0; b < n / 32; ++b, x += 32) {
     float amax = 0.0f;
     for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
@@ -24,12 +37,10 @@ void quantize_scalar(const float* x, ActivationBlockQ8* y, int64_t n) {
     const float id = inverse_scale(d);
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
-      y[b].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
-      sum += y[b].qs[j];
+      y.qs[b].q[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+      sum += y.qs[b].q[j];
     }
-    y[b].d = d;
-    y[b].sum = sum;
-    y[b].d_sum = d * static_cast<float>(sum);
+    y.set(b, d, sum);
   }
 }
 
@@ -44,7 +55,7 @@ __m256i round_half_away(__m256 v) {
 }
 
 // Bit for bit the reference: the same f32 operations in the same order per element.
-void quantize_avx2(const float* x, ActivationBlockQ8* y, int64_t n) {
+void quantize_avx2(const float* x, int64_t n, const RowOut& y) {
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
   for (int64_t b = 0; b < n / 32; ++b, x += 32) {
     __m256 v[4];
@@ -67,20 +78,25 @@ void quantize_avx2(const float* x, ActivationBlockQ8* y, int64_t n) {
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
     const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
     const __m256i ordered = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs), ordered);
-    y[b].d = d;
-    y[b].sum = _mm_cvtsi128_si32(s4);
-    y[b].d_sum = d * static_cast<float>(y[b].sum);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(y.qs[b].q), ordered);
+    y.set(b, d, _mm_cvtsi128_si32(s4));
   }
 }
 
 }  // namespace
 
-void quantize_activation_row(const float* x, ActivationBlockQ8* y, int64_t n) {
+void ActivationsQ8Buffer::resize(int64_t n_blocks) {
+  const auto n = static_cast<size_t>(n_blocks);
+  qs_.resize(n), d_.resize(n), sum_.resize(n), d_sum_.resize(n);
+}
+
+void quantize_activation_row(const float* x, int64_t n, ActivationsQ8Buffer& y, int64_t first_block) {
+  const auto i = static_cast<size_t>(first_block);
+  const RowOut out{&y.qs_[i], &y.d_[i], &y.sum_[i], &y.d_sum_[i]};
   if (kernel_path() == KernelPath::kScalar)
-    quantize_scalar(x, y, n);
+    quantize_scalar(x, n, out);
   else
-    quantize_avx2(x, y, n);
+    quantize_avx2(x, n, out);
 }
 
 }  // namespace chorus::kernels

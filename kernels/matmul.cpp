@@ -87,23 +87,12 @@ void matmul_shared_input(std::span<const MatmulOutput> outs, const float* x, int
   const KernelPath path = kernel_path();
   const int64_t cols = outs[0].w->cols, nb = cols / 32;
   // The activations quantized once for every output that takes int8 blocks.
-  // Scratch of the calling thread (the team reaches it through this pointer,
+  // Scratch of the calling thread (the team reaches it through this reference,
   // not through the thread_local): filled by the team, then read.
-  thread_local std::vector<ActivationBlockQ8> scratch;
-  thread_local std::vector<float> scratch_d;
+  thread_local ActivationsQ8Buffer scratch;
+  ActivationsQ8Buffer& xq = scratch;
   const bool int8_precision = activation_precision() == ActivationPrecision::kInt8;
-  ActivationBlockQ8* xq = nullptr;
-  float* xd = nullptr;
-  if (int8_precision) {
-    scratch.resize(static_cast<size_t>(n_tokens * nb));
-    scratch_d.resize(static_cast<size_t>(n_tokens * nb));
-    xq = scratch.data();
-    xd = scratch_d.data();
-  }
-  auto quantize_token = [&](int64_t t) {
-    quantize_activation_row(x + t * cols, xq + t * nb, cols);
-    for (int64_t b = t * nb; b < (t + 1) * nb; ++b) xd[b] = xq[b].d;
-  };
+  auto quantize_token = [&](int64_t t) { quantize_activation_row(x + t * cols, cols, xq, t * nb); };
   bool int8 = false;  // some output reads xq
   // Each output's kernel and arguments, and the first chunk of its rows in
   // the team's shared count of chunks.
@@ -120,8 +109,9 @@ void matmul_shared_input(std::span<const MatmulOutput> outs, const float* x, int
     }
     const bool q8 = uses_q8_activations(w.type);
     const bool reads_xq = q8 && int8_precision;
+    if (reads_xq && !int8) xq.resize(n_tokens * nb);
     int8 = int8 || reads_xq;
-    args[n] = MatmulArgs{w, x, reads_xq ? xq : nullptr, reads_xq ? xd : nullptr, n_tokens, o.y};
+    args[n] = MatmulArgs{w, x, reads_xq ? xq.view() : ActivationsQ8{}, n_tokens, o.y};
     fns[n] = rows_fn(path, w.type, q8 && !int8_precision);
     first_chunk[n + 1] = first_chunk[n] + (w.rows + kRowChunk - 1) / kRowChunk;
     work += w.rows * w.cols * n_tokens;

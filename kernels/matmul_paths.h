@@ -13,10 +13,8 @@ namespace chorus::kernels {
 struct MatmulArgs {
   WeightMatrix w;
   const float* x;                // n_tokens rows of w.cols floats
-  const ActivationBlockQ8* xq;   // the same, quantized (n_tokens rows of w.cols/32), when
-                                 // uses_q8_activations(w.type); else null
-  const float* xd;               // xq's block scales d, contiguous (n_tokens rows of w.cols/32), so a
-                                 // kernel loads 8 of them as one vector; null with xq
+  ActivationsQ8 xq;              // the same, quantized (token t's blocks from t·w.cols/32 on), when
+                                 // uses_q8_activations(w.type); else all null
   int64_t n_tokens;
   float* y;                      // n_tokens rows of w.rows floats
 };

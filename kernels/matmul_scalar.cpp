@@ -112,14 +112,13 @@ void rows_q8_activations(const MatmulArgs& a, int64_t row_begin, int64_t row_end
   for (int64_t o = row_begin; o < row_end; ++o) {
     const auto* wr = reinterpret_cast<const Block*>(base + o * rb);
     for (int64_t t = 0; t < a.n_tokens; ++t) {
-      const ActivationBlockQ8* xr = a.xq + t * n_sub;
+      const ActivationsQ8 xr = a.xq.from_block(t * n_sub);
       float s = 0.0f;
       for (int64_t b = 0; b < n_sub; ++b) {
         unpack(wr, b, u);
         int dot = 0;
-        for (int j = 0; j < 32; ++j) dot += u.q[j] * xr[b].qs[j];
-        s += (u.scale * xr[b].d) * static_cast<float>(dot + u.offset * xr[b].sum) +
-             u.min * (xr[b].d * static_cast<float>(xr[b].sum));
+        for (int j = 0; j < 32; ++j) dot += u.q[j] * xr.qs[b].q[j];
+        s += (u.scale * xr.d[b]) * static_cast<float>(dot + u.offset * xr.sum[b]) + u.min * xr.d_sum[b];
       }
       a.y[t * a.w.rows + o] = s;
     }

@@ -88,12 +88,11 @@ struct DotMaddubs {
   }
 };
 
-// The block's scale (w = scale · (q·sub_scale + offset) + min) is not here:
-// the tile takes 8 blocks' scales at once (group_scales).
+// The block's scale and min (w = scale · (q·sub_scale + offset) + min) are
+// not here: the tile takes 8 blocks' at once (group_scales, group_mins).
 struct SubBlock {
   __m256i q;             // 32 quants in element order
   int sub_scale[2];      // integer sub-scales of elements 0-15 and 16-31 (1 but for k-quants)
-  float min;
 };
 
 __m256i nibbles_in_order(const uint8_t* qs) {
@@ -160,7 +159,6 @@ struct Q4_1 {
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = nibbles_in_order(blk.qs);
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.min = half_to_float(blk.m);
   }
 };
 struct Q5_0 {
@@ -185,7 +183,6 @@ struct Q5_1 {
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = _mm256_or_si256(nibbles_in_order(blk.qs), fifth_bits(blk.qh));
     s.sub_scale[0] = s.sub_scale[1] = 1;
-    s.min = half_to_float(blk.m);
   }
 };
 // The 8 six-bit scales and mins of a Q4_K/Q5_K block, decoded once.
@@ -209,7 +206,6 @@ struct Q4_K {
   static void unpack(const Block& blk, const Scales& k, int sub, SubBlock& s) {
     s.q = k_nibbles(blk.qs, sub);
     s.sub_scale[0] = s.sub_scale[1] = k.sc[sub];
-    s.min = -k.dmin * k.m[sub];
   }
 };
 struct Q5_K {
@@ -226,7 +222,6 @@ struct Q5_K {
     const __m256i fifth = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(0x10));
     s.q = _mm256_or_si256(k_nibbles(blk.qs, sub), fifth);
     s.sub_scale[0] = s.sub_scale[1] = k.sc[sub];
-    s.min = -k.dmin * k.m[sub];
   }
 };
 struct Q6_KScale {
@@ -254,98 +249,135 @@ struct Q6_K {
   }
 };
 
-// The weight scales of sub-blocks [first, first + 8) of one row: for the
-// 32-element types one f16 d per block (at the block's start), for the
-// k-quants the super-block's d (decoded in `scales`), the same for all 8.
+// Lanes [0, n) of 8 consecutive floats (or i32) from p; the others 0.
+__m256i first_lanes_mask(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+__m256 load_lanes(const float* p, int n) {
+  return n == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, first_lanes_mask(n));
+}
+__m256i load_lanes(const int32_t* p, int n) {
+  return n == 8 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))
+                : _mm256_maskload_epi32(reinterpret_cast<const int*>(p), first_lanes_mask(n));
+}
+
+// The weight scales (or mins) of sub-blocks [first, first + n) of one row as
+// lanes, the others 0: for the 32-element types each block's f16 d (or m).
+template <class Q, class Field>
+__m256 block_field_lanes(const typename Q::Block* row, int64_t first, int n, Field field) {
+  const typename Q::Block* b = row + first;
+  auto h = [&](int k) { return static_cast<int16_t>(field(b[k])); };
+  if (n == 8) return _mm256_cvtph_ps(_mm_setr_epi16(h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7)));
+  alignas(16) uint16_t tail[8] = {};
+  for (int k = 0; k < n; ++k) tail[k] = field(b[k]);
+  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(tail)));
+}
 template <class Q>
-__m256 group_scales(const typename Q::Block* row, const typename Q::Scales& scales, int64_t first) {
+__m256 group_scales(const typename Q::Block* row, const typename Q::Scales& scales, int64_t first, int n) {
+  if constexpr (Q::kBlockElems == 256) return _mm256_set1_ps(scales.d);
+  else return block_field_lanes<Q>(row, first, n, [](const typename Q::Block& b) { return b.d; });
+}
+template <class Q>
+__m256 group_mins(const typename Q::Block* row, const typename Q::Scales& scales, int64_t first, int n) {
   if constexpr (Q::kBlockElems == 256) {
-    return _mm256_set1_ps(scales.d);
+    const __m128i m8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales.m));
+    return _mm256_mul_ps(_mm256_set1_ps(-scales.dmin), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(m8)));
   } else {
-    const typename Q::Block* b = row + first;
-    const __m128i d = _mm_setr_epi16(static_cast<int16_t>(b[0].d), static_cast<int16_t>(b[1].d),
-                                     static_cast<int16_t>(b[2].d), static_cast<int16_t>(b[3].d),
-                                     static_cast<int16_t>(b[4].d), static_cast<int16_t>(b[5].d),
-                                     static_cast<int16_t>(b[6].d), static_cast<int16_t>(b[7].d));
-    return _mm256_cvtph_ps(d);
+    return block_field_lanes<Q>(row, first, n, [](const typename Q::Block& b) { return b.m; });
   }
 }
 
-// Per sub-block, as the scalar reference: (scale·d_x)·(Σ q·qx + offset·Σqx) + min·(d_x·Σqx).
-// The products scale·d_x of 8 sub-blocks come from one vector multiply per row
-// and token (a scalar multiply and a broadcast each cost as much as the
-// block's FMA: the tile is bound by the multiply pipes, docs/kernels.md), and
-// each sub-block's FMA broadcasts its product from memory (a load, no ALU op).
+// Lane k of sum_halves(sum_quads(sum_pairs(d0, d1), sum_pairs(d2, d3)),
+// sum_quads(sum_pairs(d4, d5), sum_pairs(d6, d7))) is the sum of the 8 lanes
+// of dk: built two vectors at a time, so few partial sums are live at once.
+__m256i sum_pairs(__m256i a, __m256i b) {
+  return _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
+}
+__m256i sum_quads(__m256i a, __m256i b) {
+  return _mm256_add_epi32(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b));
+}
+__m256i sum_halves(__m256i lo, __m256i hi) {
+  return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
+// Per group of 8 sub-blocks, as the scalar reference per sub-block:
+//   (scale·d_x)·(Σ q·qx + offset·Σqx) + min·(d_x·Σqx).
+// Each sub-block's integer dot product (maddubs, madd: 8 i32 lanes) is summed
+// into one lane of a vector that holds the group's 8 sub-blocks side by side,
+// so the conversion to f32 and the multiply-add with the scale products happen
+// once per group, not once per sub-block: per sub-block the tile then costs
+// two integer multiplies (and a sign for signed quants), and the shuffles and
+// adds of the sums go to the pipes that do not multiply (docs/kernels.md).
 template <class Q, class Dot, int R, int T>
-void q8_tile(const typename Q::Block* const* w, const ActivationBlockQ8* const* x, const float* const* xd,
-             int64_t n_sub, float* y, int64_t y_stride) {
-  __m256 acc[R][T];
-  float min_acc[R][T];  // Σ min·(d_x·Σqx): one scalar FMA per block
+void q8_tile(const typename Q::Block* const* w, const ActivationsQ8* x, int64_t n_sub, float* y,
+             int64_t y_stride) {
+  __m256 acc[R][T], min_acc[R][T];
   // Every loop over r and t is unrolled, so the accumulators stay in registers.
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), min_acc[r][t] = 0.0f;
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), min_acc[r][t] = _mm256_setzero_ps();
   constexpr int kSub = Q::kBlockElems / 32;
-  constexpr int kGroup = 8;  // sub-blocks per vector of scale products; a k-quant block
-  typename Q::Scales scales[R];
-  alignas(32) float scale_xd[R][T][kGroup];
-  // Sub-block b = first + k of the group.
-  auto sub_block = [&](int64_t first, int k) {
-    const int64_t b = first + k, blk = b / kSub;
-    const int sub = static_cast<int>(b % kSub);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      if (sub == 0) prefetch_next_tile<R>(w[r] + blk, n_sub / kSub);
-      SubBlock sb;
-      Q::unpack(w[r][blk], scales[r], sub, sb);
-      const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
-      const __m256i pair_weights =
-          _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
-                           _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
-#pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) {
-        const ActivationBlockQ8& xb = x[t][b];
-        __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb.qs));
-        if (Q::kSigned) xq = _mm256_sign_epi8(xq, sb.q);
-        __m256i dot = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, pair_weights);
-        if (Q::kOffset != 0)
-          dot = _mm256_add_epi32(dot, _mm256_zextsi128_si256(_mm_cvtsi32_si128(Q::kOffset * xb.sum)));
-        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_broadcast_ss(&scale_xd[r][t][k]), acc[r][t]);
-        // Explicit: GCC contracted the plain `+=` in some tile shapes only, and a
-        // token's output must not depend on the batch it is in.
-        if (Q::kHasMin) min_acc[r][t] = std::fma(sb.min, xb.d_sum, min_acc[r][t]);
-      }
-    }
-  };
+  constexpr int kGroup = 8;  // sub-blocks summed side by side; a k-quant block
   for (int64_t first = 0; first < n_sub; first += kGroup) {
     const int n = static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      Q::decode(w[r][first / kSub], scales[r]);  // a group is one k-quant block
-      if (n == kGroup) {
-        const __m256 scale = group_scales<Q>(w[r], scales[r], first);
+      typename Q::Scales scales;
+      Q::decode(w[r][first / kSub], scales);  // a group is one k-quant block
+      // d[t]: the integer dot product of sub-block first + k with token t (0 past the row's end).
+      auto dots = [&](int k, __m256i* d) {
+        const int64_t b = first + k, blk = b / kSub;
+        const int sub = static_cast<int>(b % kSub);
+        if (k >= n) {
+          for (int t = 0; t < T; ++t) d[t] = _mm256_setzero_si256();
+          return;
+        }
+        if (sub == 0) prefetch_next_tile<R>(w[r] + blk, n_sub / kSub);
+        SubBlock sb;
+        Q::unpack(w[r][blk], scales, sub, sb);
+        const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
+        const __m256i pair_weights =
+            _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
+                             _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
 #pragma GCC unroll 4
-        for (int t = 0; t < T; ++t)
-          _mm256_store_ps(scale_xd[r][t], _mm256_mul_ps(scale, _mm256_loadu_ps(xd[t] + first)));
-      } else {  // the last blocks of a 32-element type's row
-        for (int k = 0; k < n; ++k)
+        for (int t = 0; t < T; ++t) {
+          __m256i xq = _mm256_load_si256(reinterpret_cast<const __m256i*>(x[t].qs[b].q));
+          if (Q::kSigned) xq = _mm256_sign_epi8(xq, sb.q);
+          d[t] = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, pair_weights);
+        }
+      };
+      // s[t]: sub-blocks k .. k+3 as sum_quads lays them out.
+      auto four_sums = [&](int k, __m256i* s) {
+        __m256i a[T], b[T];
+        dots(k, a), dots(k + 1, b);
 #pragma GCC unroll 4
-          for (int t = 0; t < T; ++t) scale_xd[r][t][k] = half_to_float(w[r][first + k].d) * xd[t][first + k];
+        for (int t = 0; t < T; ++t) s[t] = sum_pairs(a[t], b[t]);
+        dots(k + 2, a), dots(k + 3, b);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) s[t] = sum_quads(s[t], sum_pairs(a[t], b[t]));
+      };
+      __m256i lo[T], hi[T];
+      four_sums(0, lo), four_sums(4, hi);
+      const __m256 scale = group_scales<Q>(w[r], scales, first, n);
+      __m256 mins = _mm256_setzero_ps();
+      if constexpr (Q::kHasMin) mins = group_mins<Q>(w[r], scales, first, n);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        __m256i sums = sum_halves(lo[t], hi[t]);
+        if constexpr (Q::kOffset != 0)
+          sums = _mm256_add_epi32(sums, _mm256_mullo_epi32(load_lanes(x[t].sum + first, n), _mm256_set1_epi32(Q::kOffset)));
+        const __m256 scale_xd = _mm256_mul_ps(scale, load_lanes(x[t].d + first, n));
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale_xd, acc[r][t]);
+        if constexpr (Q::kHasMin)
+          min_acc[r][t] = _mm256_fmadd_ps(mins, load_lanes(x[t].d_sum + first, n), min_acc[r][t]);
       }
-    }
-    if (n == kGroup) {
-      // Unrolled, so each sub-block's index (and nibble half, bit, shift) is a constant.
-#pragma GCC unroll 8
-      for (int k = 0; k < kGroup; ++k) sub_block(first, k);
-    } else {
-      for (int k = 0; k < n; ++k) sub_block(first, k);
     }
   }
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) y[t * y_stride + r] = hsum(acc[r][t]) + min_acc[r][t];
+    for (int t = 0; t < T; ++t) y[t * y_stride + r] = hsum(acc[r][t]) + (Q::kHasMin ? hsum(min_acc[r][t]) : 0.0f);
 }
 
 template <class Q, class Dot>
@@ -355,17 +387,14 @@ void rows_q8(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   const auto* base = static_cast<const Block*>(a.w.data);
   auto row_ptr = [&](int64_t o) { return base + o * blocks_per_row; };
   auto tile = [&]<int R, int T>(const Block* const* rows, int64_t t, float* y) {
-    const ActivationBlockQ8* xs[T];
-    const float* xds[T];
-    for (int k = 0; k < T; ++k) xs[k] = a.xq + (t + k) * n_sub, xds[k] = a.xd + (t + k) * n_sub;
-    q8_tile<Q, Dot, R, T>(rows, xs, xds, n_sub, y, stride);
+    ActivationsQ8 xs[T];
+    for (int k = 0; k < T; ++k) xs[k] = a.xq.from_block((t + k) * n_sub);
+    q8_tile<Q, Dot, R, T>(rows, xs, n_sub, y, stride);
   };
-  // Decode: one row at a time, so the weights are read as one sequential
-  // stream (4 interleaved rows measured 20% slower from DRAM: bench ModelSweep).
-  if (a.n_tokens == 1)
-    for_each_tile<1>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
-  else
-    for_each_tile<2>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+  // One row at a time: the weights are read as one sequential stream (4
+  // interleaved rows measured 20% slower from DRAM: bench ModelSweep), and a
+  // row's partial sums for up to 4 tokens fill the 16 registers.
+  for_each_tile<1>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
 }
 
 // ---- the same weight types against f32 activations ----------------------------

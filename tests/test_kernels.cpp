@@ -560,20 +560,27 @@ TEST(ActivationQ8, SimdPathsGiveReferenceBytes) {
   for (int j = 32; j < 64; ++j) x[j] = 0.0f;                      // all-zero block
   for (int j = 64; j < 96; ++j) x[j] = j == 64 ? -1e-38f : 0.0f;  // tiny scale
   const int64_t nb = static_cast<int64_t>(x.size()) / 32;
-  std::vector<ActivationBlockQ8> ref(nb), got(nb);
+  // Written from block 1 on: block 0 of the buffers must stay untouched.
+  ActivationsQ8Buffer ref_buffer, got_buffer;
+  ref_buffer.resize(nb + 1), got_buffer.resize(nb + 1);
   {
     ScopedPath scalar(KernelPath::kScalar);
-    quantize_activation_row(x.data(), ref.data(), static_cast<int64_t>(x.size()));
+    quantize_activation_row(x.data(), static_cast<int64_t>(x.size()), ref_buffer, 1);
   }
-  EXPECT_EQ(ref[0].qs[1], -8);  // -7.5 → -8
-  EXPECT_EQ(ref[0].qs[31], 8);  // 7.5 → 8
+  const ActivationsQ8 ref = ref_buffer.view().from_block(1);
+  EXPECT_EQ(ref.qs[0].q[1], -8);  // -7.5 → -8
+  EXPECT_EQ(ref.qs[0].q[31], 8);  // 7.5 → 8
+  EXPECT_EQ(ref.sum[0], 127);  // the halves -7.5 .. 7.5 cancel in pairs
+  EXPECT_EQ(ref.d_sum[0], ref.d[0] * static_cast<float>(ref.sum[0]));
   for_each_simd_path([&](KernelPath) {
-    quantize_activation_row(x.data(), got.data(), static_cast<int64_t>(x.size()));
+    quantize_activation_row(x.data(), static_cast<int64_t>(x.size()), got_buffer, 1);
+    const ActivationsQ8 got = got_buffer.view().from_block(1);
+    EXPECT_EQ(got_buffer.view().d[0], 0.0f);
     for (int64_t b = 0; b < nb; ++b) {
-      EXPECT_EQ(got[b].d, ref[b].d) << b;
-      EXPECT_EQ(got[b].sum, ref[b].sum) << b;
-      EXPECT_EQ(got[b].d_sum, ref[b].d_sum) << b;
-      EXPECT_EQ(std::memcmp(got[b].qs, ref[b].qs, 32), 0) << b;
+      EXPECT_EQ(got.d[b], ref.d[b]) << b;
+      EXPECT_EQ(got.sum[b], ref.sum[b]) << b;
+      EXPECT_EQ(got.d_sum[b], ref.d_sum[b]) << b;
+      EXPECT_EQ(std::memcmp(got.qs[b].q, ref.qs[b].q, 32), 0) << b;
     }
   });
 }
