@@ -326,7 +326,7 @@ void q8_tile(const typename Q::Block* const* w, const ActivationsQ8* x, int64_t 
       typename Q::Scales scales;
       Q::decode(w[r][first / kSub], scales);  // a group is one k-quant block
       // d[t]: the integer dot product of sub-block first + k with token t (0 past the row's end).
-      auto dots = [&](int k, __m256i* d) {
+      auto dots = [&](int k, __m256i* d) __attribute__((always_inline)) {
         const int64_t b = first + k, blk = b / kSub;
         const int sub = static_cast<int>(b % kSub);
         if (k >= n) {
@@ -348,7 +348,7 @@ void q8_tile(const typename Q::Block* const* w, const ActivationsQ8* x, int64_t 
         }
       };
       // s[t]: sub-blocks k .. k+3 as sum_quads lays them out.
-      auto four_sums = [&](int k, __m256i* s) {
+      auto four_sums = [&](int k, __m256i* s) __attribute__((always_inline)) {
         __m256i a[T], b[T];
         dots(k, a), dots(k + 1, b);
 #pragma GCC unroll 4
