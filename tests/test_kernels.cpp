@@ -395,11 +395,19 @@ TEST(Matmul, SimdPathsMatchScalarReference) {
       {GgmlType::Q5_K, {256, 768}},
       {GgmlType::Q6_K, {256, 768}},
   };
-  uint32_t seed = 1;
-  for (const MatmulCase& c : cases)
-    for (int64_t cols : c.cols)
-      for (int64_t rows : {1, 5, 19, 64})
-        for (int64_t n_tokens : {1, 2, 3, 4, 5, 8, 17}) check_paths_agree(c.type, rows, cols, n_tokens, seed++);
+  const ActivationPrecision saved = activation_precision();
+  // Both precisions: with int8 every path quantizes the activations alike, so
+  // only the order of the f32 additions differs. Widths of 1, 3 and 16
+  // sub-blocks: the int8 tiles sum groups of 8, the last one partly filled.
+  for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
+    set_activation_precision(precision);
+    uint32_t seed = 1;
+    for (const MatmulCase& c : cases)
+      for (int64_t cols : c.cols)
+        for (int64_t rows : {1, 5, 19, 64})
+          for (int64_t n_tokens : {1, 2, 3, 4, 5, 8, 17}) check_paths_agree(c.type, rows, cols, n_tokens, seed++);
+  }
+  set_activation_precision(saved);
 }
 
 // The int8-activation reference against plain f32 math: the activation's
