@@ -249,10 +249,12 @@ struct Q6_K {
   }
 };
 
-// Lanes [0, n) of 8 consecutive floats (or i32) from p; the others 0.
+// All ones in lanes [0, n).
 __m256i first_lanes_mask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
+// Lanes [0, n) of 8 consecutive floats (or i32) from p, the others 0; nothing
+// past p[n - 1] is read.
 __m256 load_lanes(const float* p, int n) {
   return n == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, first_lanes_mask(n));
 }
