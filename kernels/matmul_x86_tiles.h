@@ -360,7 +360,13 @@ void q8_tile(const typename Q::Block* const* w, const ActivationsQ8* x, int64_t 
         for (int t = 0; t < T; ++t) s[t] = sum_quads(s[t], sum_pairs(a[t], b[t]));
       };
       __m256i lo[T], hi[T];
-      four_sums(0, lo), four_sums(4, hi);
+      four_sums(0, lo);
+      if (n > 4) {
+        four_sums(4, hi);
+      } else {  // a row's last group, at most half full (e.g. 576 wide: 8 + 8 + 2)
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) hi[t] = _mm256_setzero_si256();
+      }
       const __m256 scale = group_scales<Q>(w[r], scales, first, n);
       __m256 mins = _mm256_setzero_ps();
       if constexpr (Q::kHasMin) mins = group_mins<Q>(w[r], scales, first, n);
