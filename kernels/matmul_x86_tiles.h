@@ -310,82 +310,72 @@ __m256i sum_halves(__m256i lo, __m256i hi) {
 // once per group, not once per sub-block: per sub-block the tile then costs
 // two integer multiplies (and a sign for signed quants), and the shuffles and
 // adds of the sums go to the pipes that do not multiply (docs/kernels.md).
-template <class Q, class Dot, int R, int T>
-void q8_tile(const typename Q::Block* const* w, const ActivationsQ8* x, int64_t n_sub, float* y,
-             int64_t y_stride) {
-  __m256 acc[R][T], min_acc[R][T];
-  // Every loop over r and t is unrolled, so the accumulators stay in registers.
+template <class Q, class Dot, int T>
+void q8_tile(const typename Q::Block* w, const ActivationsQ8* x, int64_t n_sub, float* y, int64_t y_stride) {
+  __m256 acc[T];
+  // Every loop over t is unrolled, so the accumulators stay in registers.
 #pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps(), min_acc[r][t] = _mm256_setzero_ps();
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   constexpr int kSub = Q::kBlockElems / 32;
   constexpr int kGroup = 8;  // sub-blocks summed side by side; a k-quant block
   for (int64_t first = 0; first < n_sub; first += kGroup) {
     const int n = static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      typename Q::Scales scales;
-      Q::decode(w[r][first / kSub], scales);  // a group is one k-quant block
-      // d[t]: the integer dot product of sub-block first + k with token t (0 past the row's end).
-      auto dots = [&](int k, __m256i* d) __attribute__((always_inline)) {
-        const int64_t b = first + k, blk = b / kSub;
-        const int sub = static_cast<int>(b % kSub);
-        if (k >= n) {
-          for (int t = 0; t < T; ++t) d[t] = _mm256_setzero_si256();
-          return;
-        }
-        if (sub == 0) prefetch_next_tile<R>(w[r] + blk, n_sub / kSub);
-        SubBlock sb;
-        Q::unpack(w[r][blk], scales, sub, sb);
-        const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
-        const __m256i pair_weights =
-            _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
-                             _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) {
-          __m256i xq = _mm256_load_si256(reinterpret_cast<const __m256i*>(x[t].qs[b].q));
-          if (Q::kSigned) xq = _mm256_sign_epi8(xq, sb.q);
-          d[t] = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, pair_weights);
-        }
-      };
-      // s[t]: sub-blocks k .. k+3 as sum_quads lays them out.
-      auto four_sums = [&](int k, __m256i* s) __attribute__((always_inline)) {
-        __m256i a[T], b[T];
-        dots(k, a), dots(k + 1, b);
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) s[t] = sum_pairs(a[t], b[t]);
-        dots(k + 2, a), dots(k + 3, b);
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) s[t] = sum_quads(s[t], sum_pairs(a[t], b[t]));
-      };
-      __m256i lo[T], hi[T];
-      four_sums(0, lo);
-      if (n > 4) {
-        four_sums(4, hi);
-      } else {  // a row's last group, at most half full (e.g. 576 wide: 8 + 8 + 2)
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) hi[t] = _mm256_setzero_si256();
+    typename Q::Scales scales;
+    Q::decode(w[first / kSub], scales);  // a group is one k-quant block
+    // d[t]: the integer dot product of sub-block first + k with token t (0 past the row's end).
+    auto dots = [&](int k, __m256i* d) __attribute__((always_inline)) {
+      const int64_t b = first + k, blk = b / kSub;
+      const int sub = static_cast<int>(b % kSub);
+      if (k >= n) {
+        for (int t = 0; t < T; ++t) d[t] = _mm256_setzero_si256();
+        return;
       }
-      const __m256 scale = group_scales<Q>(w[r], scales, first, n);
-      __m256 mins = _mm256_setzero_ps();
-      if constexpr (Q::kHasMin) mins = group_mins<Q>(w[r], scales, first, n);
+      if (sub == 0) prefetch_next_tile<1>(w + blk, n_sub / kSub);
+      SubBlock sb;
+      Q::unpack(w[blk], scales, sub, sb);
+      const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
+      const __m256i pair_weights = _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
+                                                    _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
-        __m256i sums = sum_halves(lo[t], hi[t]);
-        if constexpr (Q::kOffset != 0)
-          sums = _mm256_add_epi32(sums, _mm256_mullo_epi32(load_lanes(x[t].sum + first, n), _mm256_set1_epi32(Q::kOffset)));
-        const __m256 scale_xd = _mm256_mul_ps(scale, load_lanes(x[t].d + first, n));
-        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale_xd, acc[r][t]);
-        if constexpr (Q::kHasMin)
-          min_acc[r][t] = _mm256_fmadd_ps(mins, load_lanes(x[t].d_sum + first, n), min_acc[r][t]);
+        __m256i xq = _mm256_load_si256(reinterpret_cast<const __m256i*>(x[t].qs[b].q));
+        if (Q::kSigned) xq = _mm256_sign_epi8(xq, sb.q);
+        d[t] = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, pair_weights);
       }
+    };
+    // s[t]: sub-blocks k .. k+3 as sum_quads lays them out.
+    auto four_sums = [&](int k, __m256i* s) __attribute__((always_inline)) {
+      __m256i a[T], b[T];
+      dots(k, a), dots(k + 1, b);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) s[t] = sum_pairs(a[t], b[t]);
+      dots(k + 2, a), dots(k + 3, b);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) s[t] = sum_quads(s[t], sum_pairs(a[t], b[t]));
+    };
+    __m256i lo[T], hi[T];
+    four_sums(0, lo);
+    if (n > 4) {
+      four_sums(4, hi);
+    } else {  // a row's last group, at most half full (e.g. 576 wide: 8 + 8 + 2)
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) hi[t] = _mm256_setzero_si256();
+    }
+    const __m256 scale = group_scales<Q>(w, scales, first, n);
+    __m256 mins = _mm256_setzero_ps();
+    if constexpr (Q::kHasMin) mins = group_mins<Q>(w, scales, first, n);
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      __m256i sums = sum_halves(lo[t], hi[t]);
+      if constexpr (Q::kOffset != 0)
+        sums = _mm256_add_epi32(sums, _mm256_mullo_epi32(load_lanes(x[t].sum + first, n), _mm256_set1_epi32(Q::kOffset)));
+      const __m256 scale_xd = _mm256_mul_ps(scale, load_lanes(x[t].d + first, n));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale_xd, acc[t]);
+      if constexpr (Q::kHasMin) acc[t] = _mm256_fmadd_ps(mins, load_lanes(x[t].d_sum + first, n), acc[t]);
     }
   }
 #pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) y[t * y_stride + r] = hsum(acc[r][t]) + (Q::kHasMin ? hsum(min_acc[r][t]) : 0.0f);
+  for (int t = 0; t < T; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
 template <class Q, class Dot>
@@ -395,9 +385,10 @@ void rows_q8(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   const auto* base = static_cast<const Block*>(a.w.data);
   auto row_ptr = [&](int64_t o) { return base + o * blocks_per_row; };
   auto tile = [&]<int R, int T>(const Block* const* rows, int64_t t, float* y) {
+    static_assert(R == 1);
     ActivationsQ8 xs[T];
     for (int k = 0; k < T; ++k) xs[k] = a.xq.from_block((t + k) * n_sub);
-    q8_tile<Q, Dot, R, T>(rows, xs, n_sub, y, stride);
+    q8_tile<Q, Dot, T>(rows[0], xs, n_sub, y, stride);
   };
   // One row at a time: the weights are read as one sequential stream (4
   // interleaved rows measured 20% slower from DRAM: bench ModelSweep), and a
