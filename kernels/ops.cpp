@@ -28,10 +28,19 @@ void rope(float* v, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t
                 : scalar::rope(v, n_heads, head_dim, rope_dim, pos, base);
 }
 
+void rope_halves(float* v, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t pos, float base) {
+  vector_path() ? avx2::rope_halves(v, n_heads, head_dim, rope_dim, pos, base)
+                : scalar::rope_halves(v, n_heads, head_dim, rope_dim, pos, base);
+}
+
 void softmax(float* x, int64_t n) { vector_path() ? avx2::softmax(x, n) : scalar::softmax(x, n); }
 
 void silu_mul(float* gate, const float* up, int64_t n) {
   vector_path() ? avx2::silu_mul(gate, up, n) : scalar::silu_mul(gate, up, n);
+}
+
+void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
+  vector_path() ? avx2::gelu_tanh_mul(gate, up, n) : scalar::gelu_tanh_mul(gate, up, n);
 }
 
 }  // namespace chorus::kernels

@@ -112,6 +112,30 @@ void rope(float* v, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t
   }
 }
 
+// The two halves of a head are contiguous: eight pairs are two plain loads.
+void rope_halves(float* v, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t pos, float base) {
+  thread_local std::vector<float> cs, sn;
+  const int64_t half = rope_dim / 2;
+  cs.resize(static_cast<size_t>(half));
+  sn.resize(static_cast<size_t>(half));
+  rope_cos_sin(rope_dim, pos, base, cs.data(), sn.data());
+  for (int64_t h = 0; h < n_heads; ++h) {
+    float* p = v + h * head_dim;
+    int64_t i = 0;
+    for (; i + 8 <= half; i += 8) {
+      const __m256 x0 = _mm256_loadu_ps(p + i), x1 = _mm256_loadu_ps(p + i + half);
+      const __m256 c = _mm256_loadu_ps(&cs[i]), s = _mm256_loadu_ps(&sn[i]);
+      _mm256_storeu_ps(p + i, _mm256_fmsub_ps(x0, c, _mm256_mul_ps(x1, s)));
+      _mm256_storeu_ps(p + i + half, _mm256_fmadd_ps(x0, s, _mm256_mul_ps(x1, c)));
+    }
+    for (; i < half; ++i) {
+      const float x0 = p[i], x1 = p[i + half], c = cs[i], s = sn[i];
+      p[i] = x0 * c - x1 * s;
+      p[i + half] = x0 * s + x1 * c;
+    }
+  }
+}
+
 void softmax(float* x, int64_t n) {
   int64_t i = 0;
   float mx = x[0];
@@ -148,6 +172,23 @@ void silu_mul(float* gate, const float* up, int64_t n) {
     _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
   }
   for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+// 0.5·x·(1 + tanh(u)) is x·sigmoid(2u) = x / (1 + e^(-2u)), u = √(2/π)(x + 0.044715x³).
+void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  const __m256 one = _mm256_set1_ps(1.0f), m2c = _mm256_set1_ps(-2.0f * kSqrt2OverPi), k = _mm256_set1_ps(0.044715f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(gate + i);
+    const __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(k, x), _mm256_mul_ps(x, x), x);
+    const __m256 e = exp_ps(_mm256_mul_ps(m2c, inner));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) {
+    const float x = gate[i];
+    gate[i] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x))) * up[i];
+  }
 }
 
 }  // namespace chorus::kernels::avx2

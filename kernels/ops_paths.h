@@ -12,8 +12,10 @@ namespace chorus::kernels {
   void axpy_f32(float a, const float* x, float* y, int64_t n);                                          \
   void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);                         \
   void rope(float* v, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t pos, float base);    \
+  void rope_halves(float* v, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t pos, float base); \
   void softmax(float* x, int64_t n);                                                                    \
   void silu_mul(float* gate, const float* up, int64_t n);                                               \
+  void gelu_tanh_mul(float* gate, const float* up, int64_t n);                                          \
   }
 CHORUS_OPS_PATH(scalar)
 CHORUS_OPS_PATH(avx2)

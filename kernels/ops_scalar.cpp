@@ -49,6 +49,22 @@ void rope(float* v, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t
   }
 }
 
+void rope_halves(float* v, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t pos, float base) {
+  thread_local std::vector<float> cs, sn;
+  const int64_t half = rope_dim / 2;
+  cs.resize(static_cast<size_t>(half));
+  sn.resize(static_cast<size_t>(half));
+  rope_cos_sin(rope_dim, pos, base, cs.data(), sn.data());
+  for (int64_t h = 0; h < n_heads; ++h) {
+    float* p = v + h * head_dim;
+    for (int64_t i = 0; i < half; ++i) {
+      const float x0 = p[i], x1 = p[i + half], c = cs[i], s = sn[i];
+      p[i] = x0 * c - x1 * s;
+      p[i + half] = x0 * s + x1 * c;
+    }
+  }
+}
+
 void softmax(float* x, int64_t n) {
   float mx = x[0];
   for (int64_t i = 1; i < n; ++i) mx = x[i] > mx ? x[i] : mx;
@@ -63,6 +79,14 @@ void softmax(float* x, int64_t n) {
 
 void silu_mul(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = gate[i];
+    gate[i] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x))) * up[i];
+  }
 }
 
 }  // namespace scalar

@@ -521,6 +521,65 @@ TEST(Ops, Rope) {
   }
 }
 
+// The NeoX rotation is the adjacent-pairs rotation of the same head with its
+// halves interleaved: element i of the first half pairs with element i of the second.
+TEST(Ops, RopeHalvesIsRopeOfInterleavedHalves) {
+  struct Shape { int64_t heads, head_dim, rope_dim; };
+  for (Shape s : {Shape{1, 8, 8}, Shape{3, 64, 64}, Shape{2, 256, 256}, Shape{4, 32, 16}, Shape{2, 12, 6}}) {
+    SCOPED_TRACE(::testing::Message() << s.heads << "x" << s.head_dim << " rope " << s.rope_dim);
+    const std::vector<float> v = random_floats(s.heads * s.head_dim, 6);
+    const int64_t half = s.rope_dim / 2;
+    for (int64_t pos : {0, 1, 17, 4095}) {
+      check_op(v, [&](std::vector<float>& x) { rope_halves(x.data(), s.heads, s.head_dim, s.rope_dim, pos, 1e6f); },
+               1e-6f, 1e-6f);
+      ScopedPath scalar(KernelPath::kScalar);
+      std::vector<float> halves = v, pairs = v;
+      for (int64_t h = 0; h < s.heads; ++h)
+        for (int64_t i = 0; i < half; ++i) {
+          pairs[h * s.head_dim + 2 * i] = v[h * s.head_dim + i];
+          pairs[h * s.head_dim + 2 * i + 1] = v[h * s.head_dim + half + i];
+        }
+      rope_halves(halves.data(), s.heads, s.head_dim, s.rope_dim, pos, 1e6f);
+      rope(pairs.data(), s.heads, s.head_dim, s.rope_dim, pos, 1e6f);
+      for (int64_t h = 0; h < s.heads; ++h) {
+        for (int64_t i = 0; i < half; ++i) {
+          // Not bit for bit: the compiler may contract one product of a pair into an FMA and not the other.
+          ASSERT_NEAR(halves[h * s.head_dim + i], pairs[h * s.head_dim + 2 * i], 1e-6f) << h << "," << i;
+          ASSERT_NEAR(halves[h * s.head_dim + half + i], pairs[h * s.head_dim + 2 * i + 1], 1e-6f) << h << "," << i;
+        }
+        for (int64_t i = s.rope_dim; i < s.head_dim; ++i)
+          ASSERT_EQ(halves[h * s.head_dim + i], v[h * s.head_dim + i]) << "past rope_dim: untouched";
+      }
+    }
+  }
+}
+
+TEST(Ops, GeluTanhMul) {
+  for (int64_t n : kOpLengths) {
+    SCOPED_TRACE(n);
+    const std::vector<float> x = random_floats(n, 7, 4.0f), w = random_floats(n, 8);
+    check_op(x, [&](std::vector<float>& v) { gelu_tanh_mul(v.data(), w.data(), n); }, 2e-6f, 1e-6f);
+  }
+  std::vector<float> big(41);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = (static_cast<float>(i) - 20.0f) * 6.0f;  // tanh saturates
+  const std::vector<float> ones(big.size(), 1.0f);
+  // Where tanh rounds to -1 the reference gives 0 and x·sigmoid(2u) a value below 1e-9.
+  check_op(big, [&](std::vector<float>& v) { gelu_tanh_mul(v.data(), ones.data(), static_cast<int64_t>(v.size())); },
+           2e-6f, 1e-9f);
+  // Values of 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))) computed in double, on every path.
+  auto check_values = [] {
+    std::vector<float> g = {1.0f, -1.0f, 0.5f, 3.0f, 0.0f, -3.0f, 2.0f, -0.5f}, u(8, 2.0f);
+    gelu_tanh_mul(g.data(), u.data(), 8);
+    const float want[] = {0.841192f, -0.158808f, 0.345714f, 2.996363f, 0.0f, -0.003637f, 1.954598f, -0.154286f};
+    for (int i = 0; i < 8; ++i) EXPECT_NEAR(g[i], 2.0f * want[i], 2e-5f) << i;
+  };
+  {
+    ScopedPath scalar(KernelPath::kScalar);
+    check_values();
+  }
+  for_each_simd_path([&](KernelPath) { check_values(); });
+}
+
 }  // namespace
 }  // namespace chorus::kernels
 

@@ -28,6 +28,7 @@
 #include "runtime/tier_moves.h"
 #include "runtime/weight_store.h"
 #include "tools/commands.h"
+#include "tools/fixture_path.h"
 
 namespace chorus::cli {
 
@@ -45,7 +46,7 @@ struct BenchTiersArgs {
   double compute_ms = 40.0;
   int repeats = 2;
   std::string dir;
-  std::string tokenizer = CHORUS_DEFAULT_SHARED_DIR "/models/stories260K/tok512.bin";
+  std::string tokenizer = fixture_path("models/stories260K/tok512.bin");
   bool json = false;
 };
 

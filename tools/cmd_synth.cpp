@@ -7,13 +7,14 @@
 #include "kernels/ggml_types.h"
 #include "models/synthetic_model.h"
 #include "tools/commands.h"
+#include "tools/fixture_path.h"
 
 namespace chorus::cli {
 
 namespace {
 
 struct SynthOptions {
-  std::string preset, dtype = "q8_0", out, tokenizer = CHORUS_DEFAULT_SHARED_DIR "/models/llama2-tokenizer/tokenizer.bin";
+  std::string preset, dtype = "q8_0", out, tokenizer = fixture_path("tokenizers/llama2/tokenizer.bin");
   uint64_t seed = 1;
 };
 
