@@ -6,17 +6,18 @@ Categories: stories (children's stories, answered by stories260K), dreams
 generalist, SmolLM2) and oos (out of domain: requests no expert can perform).
 Sources are documented in docs/composition.md. Deterministic: a fixed seed.
 
-Usage: data/make_router_data.py [SHARED_DATA_DIR] > data/router.jsonl
+Usage: data/make_router_data.py [DATA_DIR] > data/router.jsonl
+DATA_DIR (default fixtures/data, in this repository) holds clinc150/, and the
+MMLU and GSM8K questions as mmlu/questions.jsonl and gsm8k/questions.jsonl
+(fixtures/README.md says how they were derived from the public releases).
 """
-import csv
-import glob
 import json
 import os
 import random
 import sys
 
 rng = random.Random(7)
-shared = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "../../shared/data")
+source = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "../fixtures/data")
 
 # --- stories: requests for children's stories, composed from parts --------
 characters = ["a little cat", "a brave puppy", "a tiny dragon", "a shy bunny", "a friendly bear", "a lost duckling",
@@ -72,17 +73,18 @@ def compose(frames, first, second, n, key_first, key_second):
 
 def mmlu_questions(n):
     rows = []
-    for path in sorted(glob.glob(os.path.join(shared, "mmlu", "*.csv"))):
-        with open(path, newline="", encoding="utf-8") as f:
-            for row in csv.reader(f):
-                if row and len(row[0]) < 200 and "_" not in row[0]:
-                    rows.append(row[0].strip())
+    # One line per MMLU test row, in the order of the sorted subject files.
+    with open(os.path.join(source, "mmlu", "questions.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            q = json.loads(line)["question"]
+            if len(q) < 200 and "_" not in q:
+                rows.append(q.strip())
     rng.shuffle(rows)
     return rows[:n]
 
 
 def gsm8k_questions(n):
-    with open(os.path.join(shared, "gsm8k", "test.jsonl"), encoding="utf-8") as f:
+    with open(os.path.join(source, "gsm8k", "questions.jsonl"), encoding="utf-8") as f:
         qs = [json.loads(line)["question"] for line in f]
     rng.shuffle(qs)
     return [q for q in qs if len(q) < 240][:n]
@@ -95,10 +97,10 @@ ACTION_DOMAINS = ["banking", "credit_cards", "home", "auto_and_commute", "utilit
 
 
 def clinc_actions(n):
-    with open(os.path.join(shared, "clinc150", "domains.json"), encoding="utf-8") as f:
+    with open(os.path.join(source, "clinc150", "domains.json"), encoding="utf-8") as f:
         domains = json.load(f)
     intents = {i for d in ACTION_DOMAINS for i in domains[d]}
-    with open(os.path.join(shared, "clinc150", "data_dev.json"), encoding="utf-8") as f:
+    with open(os.path.join(source, "clinc150", "data_dev.json"), encoding="utf-8") as f:
         data = json.load(f)
     texts = sorted({t for t, intent in data["train"] if intent in intents})
     rng.shuffle(texts)

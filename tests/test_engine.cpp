@@ -16,7 +16,7 @@ namespace {
 using namespace chorus::runtime;
 
 LoadedModel& stories() {
-  static LoadedModel m = load_model(chorus::test::shared_dir() + "/models/stories260K/stories260K.bin");
+  static LoadedModel m = load_model(chorus::test::fixture_dir() + "/models/stories260K/stories260K.bin");
   return m;
 }
 

@@ -8,7 +8,7 @@
 using chorus::models::GgufFile;
 
 TEST(Gguf, ReadsStories260K) {
-  GgufFile f(chorus::test::shared_dir() + "/models/stories260K/stories260K.gguf");
+  GgufFile f(chorus::test::fixture_dir() + "/models/stories260K/stories260K.gguf");
   EXPECT_EQ(f.version(), 3u);
   EXPECT_EQ(f.get_string("general.architecture"), "llama");
   EXPECT_EQ(f.get_uint("llama.embedding_length"), 64u);

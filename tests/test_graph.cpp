@@ -334,7 +334,7 @@ TEST(GraphExecutor, TraceOrdersWaitPrefillDecodeAndMoves) {
 
 // The real tiny models: a config with stories260K and aidreams260K.
 runtime::ExpertRegistry tiny_registry() {
-  const std::string models = test::shared_dir() + "/models";
+  const std::string models = test::fixture_dir() + "/models";
   const nlohmann::json config = {
       {"experts",
        {{{"name", "stories"}, {"model", models + "/stories260K/stories260K.bin"},

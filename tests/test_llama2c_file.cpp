@@ -22,7 +22,7 @@ std::string write_temp(const std::string& name, const std::vector<char>& bytes) 
   return path;
 }
 
-std::string stories_bin() { return chorus::test::shared_dir() + "/models/stories260K/stories260K.bin"; }
+std::string stories_bin() { return chorus::test::fixture_dir() + "/models/stories260K/stories260K.bin"; }
 
 void expect_error(const std::string& path, const std::string& fragment) {
   try {

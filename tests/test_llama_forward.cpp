@@ -23,7 +23,7 @@ struct Reference {
 };
 
 Reference load_reference() {
-  std::ifstream in(chorus::test::shared_dir() + "/models/stories260K/expected_greedy_ids_and_logits.json");
+  std::ifstream in(chorus::test::fixture_dir() + "/models/stories260K/expected_greedy_ids_and_logits.json");
   nlohmann::json j = nlohmann::json::parse(in);
   return {j["ids"].get<std::vector<int32_t>>(), j["logits_first4"].get<std::vector<std::vector<float>>>()};
 }
@@ -40,7 +40,7 @@ void expect_close(const std::vector<float>& got, const float* want_begin, size_t
 class Stories260K : public ::testing::TestWithParam<const char*> {
  protected:
   Stories260K()
-      : file(chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/" + GetParam())),
+      : file(chorus::models::open_model_file(chorus::test::fixture_dir() + "/models/stories260K/" + GetParam())),
         weights(chorus::models::bind_llama_weights(file)),
         model(file.config) {}
   chorus::runtime::ContiguousKvCache cache(int32_t positions) const {
@@ -90,7 +90,7 @@ TEST_P(Stories260K, Greedy200TokensFromBosMatchReference) {
 INSTANTIATE_TEST_SUITE_P(BinAndGguf, Stories260K, ::testing::Values("stories260K.bin", "stories260K.gguf"));
 
 TEST(LlamaForward, BatchOfTwoSequencesEqualsEachAlone) {
-  auto file = chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/stories260K.bin");
+  auto file = chorus::models::open_model_file(chorus::test::fixture_dir() + "/models/stories260K/stories260K.bin");
   const auto weights = chorus::models::bind_llama_weights(file);
   LlamaModel model(file.config);
   const std::vector<int32_t> a = {1, 403, 407, 261, 378}, b = {1, 70, 80};
@@ -114,7 +114,7 @@ TEST(LlamaForward, BatchOfTwoSequencesEqualsEachAlone) {
 }
 
 TEST(LlamaForward, RejectsTokenOutsideVocabulary) {
-  auto file = chorus::models::open_model_file(chorus::test::shared_dir() + "/models/stories260K/stories260K.bin");
+  auto file = chorus::models::open_model_file(chorus::test::fixture_dir() + "/models/stories260K/stories260K.bin");
   const auto weights = chorus::models::bind_llama_weights(file);
   LlamaModel model(file.config);
   chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), 16);

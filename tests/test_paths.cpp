@@ -14,11 +14,15 @@ std::string env_or(const char* name, const char* fallback) {
 }
 }  // namespace
 
-std::string shared_dir() { return env_or("CHORUS_SHARED_DIR", CHORUS_SHARED_DIR_DEFAULT); }
+std::string fixture_dir() { return CHORUS_FIXTURE_DIR; }
 std::string model_dir() { return env_or("CHORUS_MODEL_DIR", CHORUS_MODEL_DIR_DEFAULT); }
 std::string binary_dir() { return CHORUS_BINARY_DIR; }
 std::string source_dir() { return CHORUS_SOURCE_DIR; }
 std::string smollm2_path() { return model_dir() + "/SmolLM2-135M-Instruct.Q4_1.gguf"; }
+std::string use_lite_dir() {
+  const char* v = std::getenv("CHORUS_USE_LITE_DIR");
+  return v && *v ? std::string(v) : model_dir() + "/use-lite";
+}
 
 std::string temp_dir(const std::string& name) {
   // Per running test: ctest runs each TEST as its own process, in parallel, so

@@ -58,11 +58,11 @@ void compare_with_reference(const std::string& model_path, const std::string& re
 }
 
 TEST(ReferenceLogits, Aidreams260K) {
-  compare_with_reference(chorus::test::shared_dir() + "/models/aidreams260K/aidreams260K.bin", "aidreams260K", 1e-4);
+  compare_with_reference(chorus::test::fixture_dir() + "/models/aidreams260K/aidreams260K.bin", "aidreams260K", 1e-4);
 }
 
 TEST(ReferenceLogits, Stories260KGguf) {
-  compare_with_reference(chorus::test::shared_dir() + "/models/stories260K/stories260K.gguf", "stories260K", 1e-4);
+  compare_with_reference(chorus::test::fixture_dir() + "/models/stories260K/stories260K.gguf", "stories260K", 1e-4);
 }
 
 TEST(ReferenceLogits, SmolLM2Q4_1) {

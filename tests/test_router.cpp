@@ -79,7 +79,7 @@ RouterModel toy_router(ModelKind kind = ModelKind::kLinear) {
   return train_router(toy_dataset(), opt);
 }
 
-std::string clinc_path() { return chorus::test::shared_dir() + "/data/clinc150/data_dev.json"; }
+std::string clinc_path() { return chorus::test::fixture_dir() + "/data/clinc150/data_dev.json"; }
 
 }  // namespace
 

@@ -29,7 +29,7 @@ PieceTokenizer tiny_tokenizer() {
                         {0, 0, -1.0f, -5.0f, -1.0f, -1.0f, -2.0f, -1.5f}, 2);
 }
 
-std::string use_lite_dir() { return chorus::test::shared_dir() + "/models/use-lite"; }
+using chorus::test::use_lite_dir;
 
 // A two-label linear router over 64 hashed buckets + the tiny embeddings (width 2).
 RouterModel router_with_embeddings() {
@@ -88,7 +88,9 @@ TEST(RouterEmbeddings, TokenizerRejectsBadVocabulary) {
 }
 
 TEST(RouterEmbeddings, UseLiteMatchesNumpyPrototype) {
-  if (!std::filesystem::exists(use_lite_dir() + "/model.json")) GTEST_SKIP() << "no " << use_lite_dir();
+  if (!std::filesystem::exists(use_lite_dir() + "/model.json"))
+    GTEST_SKIP() << "use-lite (28 MB, not in the repository) is not in " << use_lite_dir()
+                 << ": set CHORUS_USE_LITE_DIR to its folder to run this test";
   const PooledEmbeddings e = load_use_lite(use_lite_dir(), Pooling::kMean);
   EXPECT_EQ(e.table.rows, 8002u);
   EXPECT_EQ(e.table.width, 256u);

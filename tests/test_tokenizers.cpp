@@ -59,15 +59,15 @@ std::vector<TestCase> read_cases(const std::string& inp_path, const std::string&
   return cases;
 }
 
-std::string llama_cpp_dir() { return chorus::test::shared_dir() + "/data/tokenizers/llama.cpp"; }
-std::string llama3_dir() { return chorus::test::shared_dir() + "/data/tokenizers/llama3-bpe"; }
+std::string llama_cpp_dir() { return chorus::test::fixture_dir() + "/tokenizers/llama.cpp"; }
+std::string llama3_dir() { return chorus::test::fixture_dir() + "/tokenizers/llama3-bpe"; }
 // Loaded once: 280,147 merges take a moment to index.
 const Tokenizer* llama3() {
   static const auto tok = chorus::models::load_vocab_merges_tokenizer(llama3_dir() + "/vocab.txt",
                                                                       llama3_dir() + "/merges.txt", "llama-bpe");
   return tok.get();
 }
-std::string tok512_path() { return chorus::test::shared_dir() + "/models/stories260K/tok512.bin"; }
+std::string tok512_path() { return chorus::test::fixture_dir() + "/models/stories260K/tok512.bin"; }
 
 // Every case encodes (no BOS, special tokens not parsed, as llama.cpp's
 // test-tokenizer-0 does) to the expected ids and, when `round_trips`, decodes back to its input.
@@ -180,14 +180,14 @@ TEST(Llama2cTokenizer, MatchesRunCEncode) {
 // (llama-spm) test inputs to the same ids: run.c's algorithm is SentencePiece BPE.
 TEST(Llama2cTokenizer, Llama2TokenizerBinMatchesReferenceIds) {
   const auto tok =
-      chorus::models::load_llama2c_tokenizer(chorus::test::shared_dir() + "/models/llama2-tokenizer/tokenizer.bin", 32000);
+      chorus::models::load_llama2c_tokenizer(chorus::test::fixture_dir() + "/tokenizers/llama2/tokenizer.bin", 32000);
   check_cases(*tok, read_cases(llama_cpp_dir() + "/ggml-vocab-llama-spm.gguf.inp", llama_cpp_dir() + "/ggml-vocab-llama-spm.gguf.out"),
               /*round_trips=*/true);
 }
 
 TEST(Llama2cTokenizer, PiecesAgreeWithSentencePieceVocabListing) {
   const auto tok = chorus::models::load_llama2c_tokenizer(tok512_path(), 512);
-  std::istringstream listing(read_file(chorus::test::shared_dir() + "/models/stories260K/tok512.vocab"));
+  std::istringstream listing(read_file(chorus::test::fixture_dir() + "/models/stories260K/tok512.vocab"));
   int32_t id = 0;
   for (std::string line; std::getline(listing, line); ++id) {
     std::string piece = line.substr(0, line.find('\t'));
@@ -206,7 +206,7 @@ TEST(Llama2cTokenizer, AgreesWithTheSameVocabularyInGguf) {
   // stories260K.gguf embeds tok512 as a SentencePiece `llama` vocabulary; its
   // encoder (llama.cpp's algorithm on text) must agree with run.c's (on ids).
   const auto llama2c = chorus::models::load_llama2c_tokenizer(tok512_path(), 512);
-  const GgufFile file(chorus::test::shared_dir() + "/models/stories260K/stories260K.gguf");
+  const GgufFile file(chorus::test::fixture_dir() + "/models/stories260K/stories260K.gguf");
   const auto gguf = chorus::models::load_gguf_tokenizer(file);
   for (const char* text : {"One day, Tom and Sue went to the park to play.", "  leading spaces", "tabs\tand\nnewlines\n",
                            "caf\xC3\xA9 na\xC3\xAFve \xE4\xBD\xA0\xE5\xA5\xBD", "<s> is text here"}) {

@@ -34,9 +34,9 @@ using chorus::Error;
 using chorus::ErrorCode;
 using namespace chorus::runtime;
 
-std::string stories_gguf() { return chorus::test::shared_dir() + "/models/stories260K/stories260K.gguf"; }
-std::string aidreams_bin() { return chorus::test::shared_dir() + "/models/aidreams260K/aidreams260K.bin"; }
-std::string aidreams_tok() { return chorus::test::shared_dir() + "/models/aidreams260K/tok512.bin"; }
+std::string stories_gguf() { return chorus::test::fixture_dir() + "/models/stories260K/stories260K.gguf"; }
+std::string aidreams_bin() { return chorus::test::fixture_dir() + "/models/aidreams260K/aidreams260K.bin"; }
+std::string aidreams_tok() { return chorus::test::fixture_dir() + "/models/aidreams260K/tok512.bin"; }
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
@@ -54,7 +54,7 @@ std::string synthetic(const std::string& dir, const std::string& name, int32_t l
   c.context_length = 256;
   const std::string path = dir + "/" + name + ".gguf";
   chorus::models::write_synthetic_model(preset, chorus::kernels::GgmlType::F32,
-                                        chorus::test::shared_dir() + "/models/stories260K/tok512.bin", seed, path);
+                                        chorus::test::fixture_dir() + "/models/stories260K/tok512.bin", seed, path);
   return path;
 }
 
@@ -169,7 +169,7 @@ TEST_F(Registry, ErrorsNameTheEntry) {
 
 TEST_F(Registry, TokenizerMustFitTheModel) {
   // aidreams260K has a 512-token vocabulary; the Llama 2 tokenizer has 32000 tokens.
-  const std::string llama2_tok = chorus::test::shared_dir() + "/models/llama2-tokenizer/tokenizer.bin";
+  const std::string llama2_tok = chorus::test::fixture_dir() + "/tokenizers/llama2/tokenizer.bin";
   expect_error([&] { parse(fmt::format(R"([{{"name": "ad", "model": "{}", "tokenizer": "{}"}}])", aidreams_bin(), llama2_tok)); },
                ErrorCode::kInvalidArgument, {"expert 'ad'", "32000 tokens", "vocabulary of 512"});
   // A GGUF named as the tokenizer is counted by its embedded vocabulary.

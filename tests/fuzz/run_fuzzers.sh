@@ -7,8 +7,10 @@
 #
 # Seeds, made at run time in BUILD_DIR/fuzz-corpus/fuzz_<name>/ (model files
 # are never committed):
+#  - corpus/fuzz_<name>/ next to this script: small seeds committed with the code;
 #  - fuzz_<name>.seeds next to fuzz_<name>.cpp lists files (globs allowed,
-#    relative to the shared folder, $CHORUS_SHARED_DIR or ../shared);
+#    relative to the repository's fixtures/ folder; a line that matches no
+#    file is an error);
 #  - BUILD_DIR/fuzz/seed-makers/seed_<name>, if built, writes small files there.
 # Inputs are cut to FUZZ_MAX_LEN bytes (64 KiB unless set): in a short pass,
 # short inputs mutate faster and reach more of a reader than long ones.
@@ -19,7 +21,7 @@ seconds=${1:?usage: run_fuzzers.sh SECONDS [BUILD_DIR]}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=$(cd "${2:-$root/build-fuzz}" && pwd)
-shared=${CHORUS_SHARED_DIR:-$root/../shared}
+fixtures=$root/fixtures
 max_len=${FUZZ_MAX_LEN:-65536}
 
 shopt -s nullglob
@@ -33,14 +35,18 @@ fi
 make_corpus() {
   local name=$1 corpus=$2 list="$here/$1.seeds" maker="$build/fuzz/seed-makers/seed_${1#fuzz_}" pattern seed
   mkdir -p "$corpus"
+  if [ -d "$here/corpus/$1" ]; then cp -f "$here/corpus/$1"/* "$corpus/"; fi
   if [ -x "$maker" ]; then "$maker" "$corpus"; fi
   [ -f "$list" ] || return 0
   while read -r pattern; do
     case $pattern in ''|'#'*) continue ;; esac
-    for seed in "$shared"/$pattern; do
+    local found=0
+    for seed in "$fixtures"/$pattern; do
       [ -f "$seed" ] || continue
       cp -f "$seed" "$corpus/seed-$(basename "$seed")"
+      found=1
     done
+    if [ $found = 0 ]; then echo "run_fuzzers: $list: no file matches $fixtures/$pattern" >&2; exit 1; fi
   done < "$list"
 }
 

@@ -3,7 +3,7 @@
 used to produce the expected ids in tests/test_tokenizers.cpp independently of
 chorus. It keeps run.c's quadratic merge loop on purpose.
 
-    python3 run_c_encode.py ../shared/models/stories260K/tok512.bin 512 "text" ...
+    python3 run_c_encode.py fixtures/models/stories260K/tok512.bin 512 "text" ...
 """
 import struct
 import sys

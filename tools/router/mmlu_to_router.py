@@ -44,7 +44,9 @@ def split_of(text):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mmlu", default=os.path.join(os.path.dirname(__file__), "../../../shared/data/mmlu"))
+    ap.add_argument("--mmlu", required=True,
+                    help="folder of the MMLU test CSVs and subject_categories.json (not in this repository: "
+                         "fixtures/data/mmlu holds only the question texts)")
     ap.add_argument("--labels", choices=["category", "domain"], default="domain")
     ap.add_argument("--with-choices", action="store_true", help="append the four answer options to the text")
     ap.add_argument("--max-words", type=int, default=0, help="keep questions of at most this many words (0: all)")

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # Trains and evaluates the routers whose validation figures are in
 # docs/router.md, and writes them to docs/bench/router_val.json.
-#   tools/router/reproduce.sh [BUILD_DIR] [OUT_DIR]
+#   CHORUS_MMLU_DIR=DIR CHORUS_USE_LITE_DIR=DIR tools/router/reproduce.sh [BUILD_DIR] [OUT_DIR]
+# CLINC150 comes from fixtures/data/clinc150; the MMLU CSVs with
+# subject_categories.json and use-lite (28 MB) are not in the repository:
+# name their folders with CHORUS_MMLU_DIR and CHORUS_USE_LITE_DIR.
 # Takes a few minutes per router on one free core (longer on a busy machine).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${1:-$ROOT/build}"
 OUT="${2:-$ROOT/build/router-runs}"
-SHARED="${CHORUS_SHARED_DIR:-$ROOT/../shared}"
+MMLU="${CHORUS_MMLU_DIR:?set CHORUS_MMLU_DIR to the folder of the MMLU CSVs and subject_categories.json}"
+USE_LITE="${CHORUS_USE_LITE_DIR:?set CHORUS_USE_LITE_DIR to the use-lite folder}"
 CHORUS="$BUILD/chorus"
-CLINC="$SHARED/data/clinc150/data_dev.json"
+CLINC="$ROOT/fixtures/data/clinc150/data_dev.json"
 mkdir -p "$OUT" "$ROOT/docs/bench"
 
-python3 "$ROOT/tools/router/mmlu_to_router.py" --mmlu "$SHARED/data/mmlu" --labels domain --out "$OUT/mmlu_domain.jsonl"
-python3 "$ROOT/tools/router/mmlu_to_router.py" --mmlu "$SHARED/data/mmlu" --labels category --out "$OUT/mmlu_category.jsonl"
+python3 "$ROOT/tools/router/mmlu_to_router.py" --mmlu "$MMLU" --labels domain --out "$OUT/mmlu_domain.jsonl"
+python3 "$ROOT/tools/router/mmlu_to_router.py" --mmlu "$MMLU" --labels category --out "$OUT/mmlu_category.jsonl"
 # Short general-knowledge questions (MMLU train split, <= 15 words) as extra out-of-domain training text for CLINC.
-python3 "$ROOT/tools/router/mmlu_to_router.py" --mmlu "$SHARED/data/mmlu" --labels category --max-words 15 \
+python3 "$ROOT/tools/router/mmlu_to_router.py" --mmlu "$MMLU" --labels category --max-words 15 \
     --out "$OUT/general_questions.jsonl"
 XOOD="--extra-ood $OUT/general_questions.jsonl"
-USE="--embeddings $SHARED/models/use-lite"
+USE="--embeddings $USE_LITE"
 
 # name | train-router arguments (the eval uses the same --format/--labels)
 RUNS=(

@@ -1,0 +1,17 @@
+// Where `chorus` finds the repository's small real files (fixtures/, see
+// fixtures/README.md): the Llama 2 vocabulary `chorus synth` embeds, the
+// tokenizer `chorus bench tiers` gives its synthetic experts.
+#pragma once
+
+#include <string>
+
+namespace chorus::cli {
+
+// fixtures/<relative>, from the first of: $CHORUS_FIXTURE_DIR; fixtures/ beside
+// the build folder (<repo>/build/chorus -> <repo>/fixtures); an installed copy
+// (<prefix>/bin/chorus -> <prefix>/share/chorus/fixtures); the source tree this
+// program was built from. When none holds the file, the last (so that the
+// error names a path).
+std::string fixture_path(const std::string& relative);
+
+}  // namespace chorus::cli
