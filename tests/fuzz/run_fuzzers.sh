@@ -43,7 +43,8 @@ make_corpus() {
     local found=0
     for seed in "$fixtures"/$pattern; do
       [ -f "$seed" ] || continue
-      cp -f "$seed" "$corpus/seed-$(basename "$seed")"
+      # named with its folder too: stories260K/tok512.bin and aidreams260K/tok512.bin are two seeds
+      cp -f "$seed" "$corpus/seed-$(basename "$(dirname "$seed")")-$(basename "$seed")"
       found=1
     done
     if [ $found = 0 ]; then echo "run_fuzzers: $list: no file matches $fixtures/$pattern" >&2; exit 1; fi
