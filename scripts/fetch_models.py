@@ -96,7 +96,7 @@ class Progress:
 
     def __init__(self, label, total, only_on_tty=False):
         self.label, self.total, self.done = label, total, 0
-        self.tty = sys.stderr.isatty()
+        self.tty = sys.stdout.isatty()
         self.silent = only_on_tty and not self.tty
         self.start = time.monotonic()
         self.last_shown = -1
@@ -114,15 +114,15 @@ class Progress:
             rate = self.done / max(time.monotonic() - self.start, 1e-6)
             msg = f"  {self.label}: {pct:3d} %  {human(self.done)} / {human(self.total)}  {human(rate)}/s"
             if self.tty:
-                sys.stderr.write("\r" + msg + "\033[K")
+                sys.stdout.write("\r" + msg + "\033[K")
             else:
-                sys.stderr.write(msg + "\n")
-            sys.stderr.flush()
+                sys.stdout.write(msg + "\n")
+            sys.stdout.flush()
 
     def finish(self):
         if self.tty:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+            sys.stdout.write("\n")
+            sys.stdout.flush()
 
 
 def sha256_of(path, label):
