@@ -12,12 +12,27 @@
 
 namespace chorus::models {
 
+namespace {
+
+void add_bias(float* x, const float* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] += b[i];
+}
+
+}  // namespace
+
 LlamaModel::LlamaModel(const LlamaConfig& config) : config_(config) {}
+
+// In place, one row of dim at a time (rmsnorm reads a row whole before writing it).
+void LlamaModel::norm_rows(float* rows, const float* weight, int64_t n_rows) const {
+  for (int64_t r = 0; r < n_rows; ++r)
+    kernels::rmsnorm(rows + r * config_.dim, weight, rows + r * config_.dim, config_.dim, config_.rms_eps);
+}
 
 void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceChunk> batch, KvState& kv,
                          std::vector<float>& logits) {
   const LlamaConfig& c = config_;
-  const int64_t dim = c.dim, kv_dim = c.kv_dim(), hid = c.hidden_dim;
+  const Architecture& a = *c.arch;
+  const int64_t dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hid = c.hidden_dim, hd = c.head_dim;
 
   int64_t n_rows = 0, n_logit_rows = 0;
   for (const SequenceChunk& ch : batch) {
@@ -37,8 +52,8 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
 
   s_.x.resize(n_rows * dim);
   s_.xn.resize(n_rows * dim);
-  s_.q.resize(n_rows * dim);
-  s_.att.resize(n_rows * dim);
+  s_.q.resize(n_rows * q_dim);
+  s_.att.resize(n_rows * q_dim);
   s_.k.resize(n_rows * kv_dim);
   s_.v.resize(n_rows * kv_dim);
   s_.gate.resize(n_rows * hid);
@@ -58,26 +73,53 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
                               s_.x.data() + r * dim, dim);
     }
   }
+  if (a.scale_embedding) {
+    const float scale = std::sqrt(static_cast<float>(dim));
+    for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] *= scale;
+  }
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LlamaLayerWeights& w = weights.layers[l];
     for (r = 0; r < n_rows; ++r) kernels::rmsnorm(&s_.x[r * dim], w.attn_norm, &s_.xn[r * dim], dim, c.rms_eps);
     const kernels::MatmulOutput qkv[] = {{&w.wq, s_.q.data()}, {&w.wk, s_.k.data()}, {&w.wv, s_.v.data()}};
     kernels::matmul_shared_input(qkv, s_.xn.data(), n_rows);
+    const float rope_base = c.layer_rope_base(l);
     for (r = 0; r < n_rows; ++r) {
-      kernels::rope(&s_.q[r * dim], c.n_heads, c.head_dim, c.rope_dim, s_.row_pos[r], c.rope_base);
-      kernels::rope(&s_.k[r * kv_dim], c.n_kv_heads, c.head_dim, c.rope_dim, s_.row_pos[r], c.rope_base);
-      kv.write(l, s_.row_seq[r], s_.row_pos[r], &s_.k[r * kv_dim], &s_.v[r * kv_dim]);
+      float* q = &s_.q[r * q_dim];
+      float* k = &s_.k[r * kv_dim];
+      float* v = &s_.v[r * kv_dim];
+      if (w.bq) {
+        add_bias(q, w.bq, q_dim);
+        add_bias(k, w.bk, kv_dim);
+        add_bias(v, w.bv, kv_dim);
+      }
+      if (w.q_norm) {
+        for (int64_t h = 0; h < c.n_heads; ++h) kernels::rmsnorm(q + h * hd, w.q_norm, q + h * hd, hd, c.rms_eps);
+        for (int64_t h = 0; h < c.n_kv_heads; ++h) kernels::rmsnorm(k + h * hd, w.k_norm, k + h * hd, hd, c.rms_eps);
+      }
+      if (a.rope == RopeStyle::kHalves) {
+        kernels::rope_halves(q, c.n_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
+        kernels::rope_halves(k, c.n_kv_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
+      } else {
+        kernels::rope(q, c.n_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
+        kernels::rope(k, c.n_kv_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
+      }
+      kv.write(l, s_.row_seq[r], s_.row_pos[r], k, v);
     }
     attention(l, n_rows, kv);
     kernels::matmul(w.wo, s_.att.data(), n_rows, s_.xn.data());
+    if (w.post_attention_norm) norm_rows(s_.xn.data(), w.post_attention_norm, n_rows);
     for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];
 
     for (r = 0; r < n_rows; ++r) kernels::rmsnorm(&s_.x[r * dim], w.ffn_norm, &s_.xn[r * dim], dim, c.rms_eps);
     const kernels::MatmulOutput gate_up[] = {{&w.w_gate, s_.gate.data()}, {&w.w_up, s_.up.data()}};
     kernels::matmul_shared_input(gate_up, s_.xn.data(), n_rows);
-    kernels::silu_mul(s_.gate.data(), s_.up.data(), n_rows * hid);
+    if (a.ffn == FfnActivation::kGeluTanh)
+      kernels::gelu_tanh_mul(s_.gate.data(), s_.up.data(), n_rows * hid);
+    else
+      kernels::silu_mul(s_.gate.data(), s_.up.data(), n_rows * hid);
     kernels::matmul(w.w_down, s_.gate.data(), n_rows, s_.xn.data());
+    if (w.post_ffn_norm) norm_rows(s_.xn.data(), w.post_ffn_norm, n_rows);
     for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];
   }
 
@@ -99,8 +141,8 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
 // cached positions 0..pos, run by run (block by block); parallel over (row, head).
 void LlamaModel::attention(int layer, int64_t n_rows, KvState& kv) {
   const LlamaConfig& c = config_;
-  const int64_t dim = c.dim, hd = c.head_dim, group = c.n_heads / c.n_kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t q_dim = c.q_dim(), hd = c.head_dim, group = c.n_heads / c.n_kv_heads;
+  const float scale = c.scores_scale();
   const bool f16 = kv.type() == KvType::kF16;
   int32_t max_pos = 0;
   int64_t work = 0;  // score products, to keep tiny attention off the thread team
@@ -115,9 +157,10 @@ void LlamaModel::attention(int layer, int64_t n_rows, KvState& kv) {
     for (int64_t r = 0; r < n_rows; ++r) {
       for (int64_t h = 0; h < c.n_heads; ++h) {
         const int32_t seq = s_.row_seq[r], end = s_.row_pos[r] + 1;
+        const int32_t begin = c.first_visible(layer, s_.row_pos[r]);  // a sliding window skips older blocks
         const int64_t kv_off = (h / group) * hd;
-        const float* q = &s_.q[r * dim + h * hd];
-        for (int32_t j = 0; j < end;) {
+        const float* q = &s_.q[r * q_dim + h * hd];
+        for (int32_t j = begin; j < end;) {
           const KvRun run = kv.run(layer, seq, j, end);
           if (f16)
             kernels::attn_scores_f16(q, static_cast<const uint16_t*>(run.k) + kv_off, run.n, run.row_stride, hd, scale,
@@ -127,10 +170,10 @@ void LlamaModel::attention(int layer, int64_t n_rows, KvState& kv) {
                                      &scores[j]);
           j += run.n;
         }
-        kernels::softmax(scores.data(), end);
-        float* o = &s_.att[r * dim + h * hd];
+        kernels::softmax(&scores[begin], end - begin);
+        float* o = &s_.att[r * q_dim + h * hd];
         std::memset(o, 0, hd * sizeof(float));
-        for (int32_t j = 0; j < end;) {
+        for (int32_t j = begin; j < end;) {
           const KvRun run = kv.run(layer, seq, j, end);
           if (f16)
             kernels::attn_accumulate_f16(&scores[j], static_cast<const uint16_t*>(run.v) + kv_off, run.n, run.row_stride,

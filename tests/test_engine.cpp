@@ -60,7 +60,7 @@ TEST(Engine, BatchedSequencesGenerateWhatTheyGenerateAlone) {
   e.kv().check_invariants();
 }
 
-TEST(Engine, BatchedLogitsOverPagedCacheMatchContiguousWithin1e5) {
+TEST(Engine, BatchedLogitsOverPagedCacheMatchContiguousWithin5e5) {
   LoadedModel& m = stories();
   const auto& c = m.file.config;
   std::vector<std::vector<int32_t>> prompts;
@@ -80,9 +80,11 @@ TEST(Engine, BatchedLogitsOverPagedCacheMatchContiguousWithin1e5) {
     std::vector<float> solo;
     chorus::models::SequenceChunk chunk{0, prompts[i], 0, true};
     model.forward(m.weights, {&chunk, 1}, kv, solo);
-    // Relative 1e-5: the batch goes through sgemm, a lone short prompt through the row kernels.
+    // Relative 5e-5: the batch goes through sgemm, a lone short prompt through the row kernels,
+    // which sum in other orders (on AVX-512 the two differed by 1.1e-5; a wrong position or
+    // block table moves logits by more than 1e-2).
     for (size_t j = 0; j < solo.size(); ++j)
-      ASSERT_NEAR(together[row * c.vocab_size + j], solo[j], 1e-5 * std::max(1.0f, std::fabs(solo[j])));
+      ASSERT_NEAR(together[row * c.vocab_size + j], solo[j], 5e-5 * std::max(1.0f, std::fabs(solo[j])));
     row += prompts[i].size();
   }
 }

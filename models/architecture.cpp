@@ -1,0 +1,53 @@
+#include "models/architecture.h"
+
+#include <array>
+
+#include <fmt/format.h>
+
+namespace chorus::models {
+
+namespace {
+
+// Keys every family reads (or may carry without changing the math).
+#define CHORUS_COMMON_KEYS                                                                                   \
+  "context_length", "embedding_length", "block_count", "feed_forward_length", "attention.head_count",        \
+      "attention.head_count_kv", "attention.layer_norm_rms_epsilon", "rope.freq_base", "rope.dimension_count", \
+      "vocab_size", "attention.key_length", "attention.value_length"
+
+const std::array<Architecture, 3>& table() {
+  static const std::array<Architecture, 3> archs = {
+      Architecture{.name = "llama", .keys = {CHORUS_COMMON_KEYS}},
+      Architecture{.name = "qwen2", .rope = RopeStyle::kHalves, .qkv_bias = true, .keys = {CHORUS_COMMON_KEYS}},
+      // Gemma 3: every sixth layer global, the others a sliding window with rope base 10,000
+      // (Hugging Face's rope_local_base_freq; the GGUF carries only the global base).
+      Architecture{.name = "gemma3",
+                   .rope = RopeStyle::kHalves,
+                   .ffn = FfnActivation::kGeluTanh,
+                   .qk_norm = true,
+                   .post_attention_norm = true,
+                   .post_ffn_norm = true,
+                   .scale_embedding = true,
+                   .sliding_window_pattern = 6,
+                   .rope_base_local = 10000.0f,
+                   .keys = {CHORUS_COMMON_KEYS, "attention.sliding_window"}},
+  };
+  return archs;
+}
+
+#undef CHORUS_COMMON_KEYS
+
+}  // namespace
+
+const Architecture* find_architecture(std::string_view name) {
+  for (const Architecture& a : table())
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+std::string supported_architectures() {
+  std::vector<std::string_view> names;
+  for (const Architecture& a : table()) names.push_back(a.name);
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+}  // namespace chorus::models
