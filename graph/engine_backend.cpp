@@ -6,7 +6,7 @@
 
 #include "chorus/error.h"
 #include "graph/prompt_template.h"
-#include "models/chat_template.h"
+#include "models/chat_prompt.h"
 #include "models/gguf.h"
 #include "runtime/loaded_model.h"
 
@@ -43,7 +43,8 @@ struct EngineBackend::ExpertRuntime {
                                                  fmt::format("an expert's prompt_template cannot use {{{{node:{}}}}}", id));
                                    });
     if (!chat) return model.tokenizer->encode(text, model.add_bos, /*parse_special=*/false);
-    return model.tokenizer->encode(models::render_chat(model.chat, {{"user", text}}), model.add_bos, true);
+    // The question and the other nodes' outputs are text: only the template's markup holds control tokens.
+    return models::encode_chat(*model.tokenizer, model.chat, {{"user", text}}, model.add_bos);
   }
 };
 
@@ -77,10 +78,19 @@ std::vector<NodeRun> EngineBackend::run_batch(const std::string& expert, const s
     bool any = false;
   };
   std::vector<Timing> timings(jobs.size());
+  // A job the engine refuses (a prompt longer than the context, ...) fails alone:
+  // its siblings in the batch still run, and nothing of it stays in the engine.
   std::vector<runtime::RequestId> ids;
+  std::vector<std::string> refused(jobs.size());
   for (size_t k = 0; k < jobs.size(); ++k) {
     runtime::Request request;
-    request.prompt = rt.encode(jobs[k].prompt);
+    try {
+      request.prompt = rt.encode(jobs[k].prompt);
+    } catch (const Error& e) {
+      refused[k] = e.what();
+      ids.push_back(-1);
+      continue;
+    }
     request.max_tokens = jobs[k].generation.max_tokens.value_or(rt.spec->generation.max_tokens);
     request.sampling = sampling_for(rt.spec->generation, jobs[k].generation);
     request.grammar = jobs[k].grammar;
@@ -90,12 +100,23 @@ std::vector<NodeRun> EngineBackend::run_batch(const std::string& expert, const s
       if (!t.any) t.first = t.last;
       t.any = true;
     };
-    ids.push_back(rt.engine->submit(std::move(request)));
+    try {
+      ids.push_back(rt.engine->submit(std::move(request)));
+    } catch (const Error& e) {
+      refused[k] = e.what();
+      ids.push_back(-1);
+    }
   }
   rt.engine->run_until_idle(pinned.weights());
 
   std::vector<NodeRun> runs;
   for (size_t k = 0; k < jobs.size(); ++k) {
+    if (ids[k] < 0) {
+      NodeRun run;
+      run.error = fmt::format("{}: {}", expert, refused[k]);
+      runs.push_back(std::move(run));
+      continue;
+    }
     const runtime::RequestResult& r = rt.engine->result(ids[k]);
     NodeRun run;
     run.ok = r.state == runtime::RequestState::kFinished;

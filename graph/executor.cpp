@@ -46,8 +46,9 @@ class PlanRun {
     if (std::find(finished_.begin(), finished_.end(), false) != finished_.end())
       throw Error(ErrorCode::kInternal, "the executor stopped with unfinished nodes: was the plan validated?");
     const NodeResult& last = result_.nodes.back();
-    result_.ok = last.status == NodeStatus::kDone;
-    result_.answer = result_.ok ? last.output : marker(last);
+    result_.failures = answer_failures();
+    result_.ok = result_.failures.empty();
+    result_.answer = last.status == NodeStatus::kDone ? last.output : marker(last);
     result_.seconds = now();
     return std::move(result_);
   }
@@ -60,6 +61,28 @@ class PlanRun {
     throw Error(ErrorCode::kInternal, fmt::format("node '{}' is not in the plan", id));
   }
   static std::string marker(const NodeResult& r) { return fmt::format("[node {} failed: {}]", r.id, r.error); }
+
+  // The final node and everything it depends on that did not finish.
+  std::vector<std::string> answer_failures() const {
+    std::vector<bool> needed(plan_.nodes.size(), false);
+    std::vector<size_t> todo{plan_.nodes.size() - 1};
+    needed.back() = true;
+    while (!todo.empty()) {
+      const size_t i = todo.back();
+      todo.pop_back();
+      for (const std::string& d : plan_.nodes[i].deps) {
+        const size_t j = index_of(d);
+        if (!needed[j]) needed[j] = true, todo.push_back(j);
+      }
+    }
+    std::vector<std::string> failures;
+    for (size_t i = 0; i < plan_.nodes.size(); ++i) {
+      const NodeResult& r = result_.nodes[i];
+      if (needed[i] && r.status != NodeStatus::kDone)
+        failures.push_back(fmt::format("node '{}' {}: {}", r.id, node_status_name(r.status), r.error));
+    }
+    return failures;
+  }
 
   // Unfinished nodes whose deps are finished, counting `also_finished` as finished.
   std::vector<size_t> ready_nodes(const std::vector<size_t>& also_finished) const {
@@ -301,7 +324,7 @@ nlohmann::json to_json(const CompositionResult& result) {
     waves.push_back({{"nodes", w.nodes}, {"prefetched", w.prefetched}, {"start_s", w.start_s}, {"seconds", w.seconds}});
   json moves = json::array();
   for (const runtime::MoveRecord& m : result.moves) moves.push_back(runtime::to_json(m));
-  return {{"ok", result.ok}, {"answer", result.answer}, {"seconds", result.seconds},
+  return {{"ok", result.ok}, {"answer", result.answer}, {"failures", result.failures}, {"seconds", result.seconds},
           {"nodes", nodes},  {"waves", waves},          {"tier_moves", moves}};
 }
 

@@ -61,8 +61,13 @@ struct WaveRecord {
 };
 
 struct CompositionResult {
-  bool ok = false;  // the final node finished
+  // The final node finished and so did every node it depends on, directly or
+  // not: an answer built on a refused or failed node's marker is not ok.
+  bool ok = false;
   std::string answer;
+  // When not ok: each unfinished node the answer depends on (the final node
+  // included), "node 'ID' STATUS: why", in plan order.
+  std::vector<std::string> failures;
   std::vector<NodeResult> nodes;  // in plan order
   std::vector<WaveRecord> waves;
   std::vector<runtime::MoveRecord> moves;

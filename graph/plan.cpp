@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
+#include "models/file_kind.h"
 #include "graph/prompt_template.h"
 
 namespace chorus::graph {
@@ -149,7 +150,7 @@ Plan parse_plan(std::string_view json_text, const std::string& source, const Pla
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // also out_of_range: a number too large for a double
     throw Error(ErrorCode::kFormat, fmt::format("{}: not valid JSON: {}", source, e.what()));
   }
   if (!root.is_object()) fail(source, "a plan must be a JSON object {\"nodes\": [...]}");
@@ -167,11 +168,7 @@ Plan parse_plan(std::string_view json_text, const std::string& source, const Pla
 }
 
 Plan load_plan(const std::string& path, const PlanVocabulary& vocabulary) {
-  std::ifstream in(path);
-  if (!in) throw Error(ErrorCode::kIo, fmt::format("{}: cannot open the plan file", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_plan(text.str(), path, vocabulary);
+  return parse_plan(models::read_whole_file(path, "plan file"), path, vocabulary);
 }
 
 nlohmann::json to_json(const Plan& plan) {

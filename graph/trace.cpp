@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "chorus/error.h"
+#include "models/json_text.h"
 
 namespace chorus::graph {
 
@@ -32,7 +33,7 @@ nlohmann::json chrome_trace(const std::vector<TraceEvent>& events) {
 void write_chrome_trace(const std::vector<TraceEvent>& events, const std::string& path) {
   std::ofstream out(path);
   if (!out) throw Error(ErrorCode::kIo, fmt::format("{}: cannot write the trace", path));
-  out << chrome_trace(events).dump(1) << "\n";
+  out << models::json_text(chrome_trace(events), 1) << "\n";
   if (!out) throw Error(ErrorCode::kIo, fmt::format("{}: writing the trace failed", path));
 }
 

@@ -1,5 +1,7 @@
 #include "models/chat_template.h"
 
+#include <optional>
+
 namespace chorus::models {
 
 const char* chat_format_name(ChatFormat f) {
@@ -48,48 +50,103 @@ ChatTemplate detect_chat_template(const std::string& jinja) {
   return t;
 }
 
-std::string render_chat(const ChatTemplate& t, const std::vector<ChatMessage>& messages) {
-  std::string out;
+namespace {
+
+// The rendered text, and which of its bytes the template wrote.
+class ChatWriter {
+ public:
+  void markup(const std::string& s) {
+    if (s.empty()) return;
+    if (!out_.markup.empty() && out_.markup.back().end == out_.text.size()) out_.markup.back().end += s.size();
+    else out_.markup.push_back({out_.text.size(), out_.text.size() + s.size()});
+    out_.text += s;
+  }
+  void content(const std::string& s) { out_.text += s; }
+  RenderedChat take() { return std::move(out_); }
+
+ private:
+  RenderedChat out_;
+};
+
+}  // namespace
+
+RenderedChat render_chat_marked(const ChatTemplate& t, const std::vector<ChatMessage>& messages) {
+  ChatWriter w;
   std::vector<ChatMessage> msgs = messages;
   if (!t.default_system.empty() && (msgs.empty() || msgs.front().role != "system"))
     msgs.insert(msgs.begin(), {"system", t.default_system});
   switch (t.format) {
     case ChatFormat::kChatML:
-      for (const auto& m : msgs) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-      out += "<|im_start|>assistant\n";
+      for (const auto& m : msgs) {
+        w.markup("<|im_start|>" + m.role + "\n");
+        w.content(m.content);
+        w.markup("<|im_end|>\n");
+      }
+      w.markup("<|im_start|>assistant\n");
       break;
     case ChatFormat::kLlama3:
-      out += "<|begin_of_text|>";
-      for (const auto& m : msgs) out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + m.content + "<|eot_id|>";
-      out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+      w.markup("<|begin_of_text|>");
+      for (const auto& m : msgs) {
+        w.markup("<|start_header_id|>" + m.role + "<|end_header_id|>\n\n");
+        w.content(m.content);
+        w.markup("<|eot_id|>");
+      }
+      w.markup("<|start_header_id|>assistant<|end_header_id|>\n\n");
       break;
     case ChatFormat::kGemma: {
       // Gemma has no system role: the system text is prepended to the first user turn.
-      std::string pending;
+      std::optional<std::string> pending;
       for (const auto& m : msgs) {
-        if (m.role == "system") { pending = m.content + "\n\n"; continue; }
+        if (m.role == "system") { pending = m.content; continue; }
         const std::string role = m.role == "assistant" ? "model" : m.role;
-        out += "<start_of_turn>" + role + "\n" + pending + m.content + "<end_of_turn>\n";
-        pending.clear();
+        w.markup("<start_of_turn>" + role + "\n");
+        if (pending) {
+          w.content(*pending);
+          w.markup("\n\n");
+        }
+        w.content(m.content);
+        w.markup("<end_of_turn>\n");
+        pending.reset();
       }
-      out += "<start_of_turn>model\n";
+      w.markup("<start_of_turn>model\n");
       break;
     }
     case ChatFormat::kLlama2: {
-      std::string system;
+      std::optional<std::string> system;
       for (const auto& m : msgs) {
-        if (m.role == "system") { system = "<<SYS>>\n" + m.content + "\n<</SYS>>\n\n"; continue; }
-        if (m.role == "user") { out += "[INST] " + system + m.content + " [/INST]"; system.clear(); }
-        else out += " " + m.content + " </s><s>";
+        if (m.role == "system") { system = m.content; continue; }
+        if (m.role == "user") {
+          w.markup("[INST] ");
+          if (system) {
+            w.markup("<<SYS>>\n");
+            w.content(*system);
+            w.markup("\n<</SYS>>\n\n");
+          }
+          w.content(m.content);
+          w.markup(" [/INST]");
+          system.reset();
+        } else {
+          w.markup(" ");
+          w.content(m.content);
+          w.markup(" </s><s>");
+        }
       }
       break;
     }
     case ChatFormat::kZephyr:
-      for (const auto& m : msgs) out += "<|" + m.role + "|>\n" + m.content + "</s>\n";
-      out += "<|assistant|>\n";
+      for (const auto& m : msgs) {
+        w.markup("<|" + m.role + "|>\n");
+        w.content(m.content);
+        w.markup("</s>\n");
+      }
+      w.markup("<|assistant|>\n");
       break;
   }
-  return out;
+  return w.take();
+}
+
+std::string render_chat(const ChatTemplate& t, const std::vector<ChatMessage>& messages) {
+  return render_chat_marked(t, messages).text;
 }
 
 }  // namespace chorus::models

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "models/byte_range.h"
+
 namespace chorus::models {
 
 enum class ChatFormat { kChatML, kLlama2, kLlama3, kGemma, kZephyr };
@@ -25,7 +27,18 @@ struct ChatTemplate {
 const char* chat_format_name(ChatFormat f);
 // Recognises a Jinja template text; an empty or unknown template gives ChatML.
 ChatTemplate detect_chat_template(const std::string& jinja);
+// The rendered conversation, and the byte ranges of it that the template
+// wrote (its markup: "<|im_start|>user\n", "<|im_end|>\n"...). Every other byte
+// is a message's content: text from a user, in which special tokens written
+// out are not control tokens (a user must not be able to forge a turn).
+struct RenderedChat {
+  std::string text;
+  std::vector<ByteRange> markup;  // sorted, not overlapping
+};
+
 // Renders the messages and opens the assistant's turn.
+RenderedChat render_chat_marked(const ChatTemplate& t, const std::vector<ChatMessage>& messages);
+// The same, text only.
 std::string render_chat(const ChatTemplate& t, const std::vector<ChatMessage>& messages);
 
 }  // namespace chorus::models

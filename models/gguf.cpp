@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "chorus/error.h"
+#include "models/utf8.h"
 
 namespace chorus::models {
 
@@ -21,7 +22,7 @@ class Cursor {
   Cursor(const std::string& path, const uint8_t* data, size_t size) : path_(path), data_(data), size_(size) {}
 
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
-    throw Error(ErrorCode::kFormat, fmt::format("{}: offset {}: {}: {}", path_, pos_, field, what));
+    throw Error(ErrorCode::kFormat, fmt::format("{}: offset {}: {}: {}", path_, pos_, printable(field), what));
   }
   void need(uint64_t n, const char* field) const {
     if (n > size_ - pos_) fail(field, fmt::format("truncated file (need {} bytes, {} left)", n, size_ - pos_));
@@ -216,7 +217,7 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
         t.bytes > file_->size() - data_offset_ - t.offset)
       throw Error(ErrorCode::kFormat,
                   fmt::format("{}: offset {}: tensor '{}': data ({} bytes at data offset {}) extends past the end of the file ({} bytes)",
-                              path, data_offset_ + t.offset, t.name, t.bytes, t.offset, file_->size()));
+                              path, data_offset_ + t.offset, printable(t.name), t.bytes, t.offset, file_->size()));
     t.data = file_->data() + data_offset_ + t.offset;
   }
 }
@@ -228,7 +229,7 @@ const GgufValue* GgufFile::find(std::string_view key) const {
 
 namespace {
 [[noreturn]] void bad_key(const std::string& path, std::string_view key, const std::string& what) {
-  throw Error(ErrorCode::kFormat, fmt::format("{}: metadata '{}': {}", path, key, what));
+  throw Error(ErrorCode::kFormat, fmt::format("{}: metadata '{}': {}", path, printable(key), what));
 }
 }  // namespace
 

@@ -16,6 +16,23 @@ SpecialTokenMatcher::SpecialTokenMatcher(const Vocabulary& vocab) {
 }
 
 std::vector<TextFragment> SpecialTokenMatcher::partition(std::string_view text, bool parse_special) const {
+  return split(text, parse_special, nullptr);
+}
+
+std::vector<TextFragment> SpecialTokenMatcher::partition(std::string_view text,
+                                                         std::span<const ByteRange> special_ranges) const {
+  return split(text, true, &special_ranges);
+}
+
+std::vector<TextFragment> SpecialTokenMatcher::split(std::string_view text, bool parse_special,
+                                                     const std::span<const ByteRange>* special_ranges) const {
+  // Whether a control token found at [begin, end) of text may be taken as one.
+  const auto allowed = [&](size_t begin, size_t end) {
+    if (!special_ranges) return true;
+    const auto r = std::upper_bound(special_ranges->begin(), special_ranges->end(), begin,
+                                    [](size_t at, const ByteRange& range) { return at < range.end; });
+    return r != special_ranges->end() && r->begin <= begin && end <= r->end;
+  };
   std::vector<TextFragment> fragments;
   if (text.empty()) return fragments;
   fragments.push_back({-1, text});
@@ -30,7 +47,13 @@ std::vector<TextFragment> SpecialTokenMatcher::partition(std::string_view text, 
         continue;
       }
       std::string_view rest = fragment.text;
-      for (size_t at = rest.find(candidate.text); at != std::string_view::npos; at = rest.find(candidate.text)) {
+      for (size_t from = 0, at = rest.find(candidate.text); at != std::string_view::npos; at = rest.find(candidate.text, from)) {
+        const size_t begin = static_cast<size_t>(rest.data() - text.data()) + at;
+        if (!candidate.user_defined && !allowed(begin, begin + candidate.text.size())) {
+          from = at + 1;  // written by the user: plain text
+          continue;
+        }
+        from = 0;
         found = true;
         if (at > 0) next.push_back({-1, rest.substr(0, at)});
         next.push_back({candidate.id, rest.substr(at, candidate.text.size())});

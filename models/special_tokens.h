@@ -2,10 +2,13 @@
 // the rest of the text is tokenized, as llama.cpp and Hugging Face do.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
+#include "models/byte_range.h"
 #include "models/vocabulary.h"
 
 namespace chorus::models {
@@ -26,6 +29,10 @@ class SpecialTokenMatcher {
   // searched for first, each one in every plain fragment left, so that a token
   // that contains another shorter one wins.
   std::vector<TextFragment> partition(std::string_view text, bool parse_special) const;
+  // The same, but control and unknown tokens are matched only where they lie
+  // wholly inside one of `special_ranges` (sorted, not overlapping): a chat
+  // template's own markup, not the user's text inside it.
+  std::vector<TextFragment> partition(std::string_view text, std::span<const ByteRange> special_ranges) const;
 
  private:
   struct Candidate {
@@ -33,6 +40,8 @@ class SpecialTokenMatcher {
     std::string_view text;  // into the vocabulary
     bool user_defined;
   };
+  // All control and unknown tokens are allowed when special_ranges is null.
+  std::vector<TextFragment> split(std::string_view text, bool parse_special, const std::span<const ByteRange>* special_ranges) const;
   std::vector<Candidate> candidates_;  // longest first
 };
 

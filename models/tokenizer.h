@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "models/byte_range.h"
+
 namespace chorus::models {
 
 class GgufFile;
@@ -22,6 +24,10 @@ class Tokenizer {
   // Encodes text; special/control tokens written literally in the text (e.g. "<|im_start|>")
   // are recognised when parse_special is true. add_bos prepends BOS when the vocabulary has one.
   virtual std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special = true) const = 0;
+  // Encodes text in which control tokens are recognised only inside special_ranges (sorted byte
+  // ranges, e.g. a chat template's own markup); user-defined tokens everywhere, as encode does.
+  virtual std::vector<int32_t> encode_with_special_ranges(std::string_view text, bool add_bos,
+                                                          std::span<const ByteRange> special_ranges) const = 0;
   // The bytes a token stands for ("▁" becomes a space, byte tokens become their byte,
   // byte-level BPE symbols become their bytes). Control tokens give their text.
   virtual std::string token_to_piece(int32_t id) const = 0;

@@ -80,4 +80,38 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+std::string printable(std::string_view bytes, bool keep_newlines) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size());
+  const auto escape = [&](uint8_t b) {
+    out += "\\x";
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  };
+  for (size_t pos = 0; pos < bytes.size();) {
+    const uint8_t b = static_cast<uint8_t>(bytes[pos]);
+    const size_t len = valid_sequence_length(bytes, pos);
+    if (len == 0) {
+      escape(b);
+      ++pos;
+    } else if (len == 1 && (b < 0x20 || b == 0x7F)) {
+      if (b == '\n' && keep_newlines) out += '\n';
+      else if (b == '\n') out += "\\n";
+      else if (b == '\r') out += "\\r";
+      else if (b == '\t') out += "\\t";
+      else escape(b);
+      ++pos;
+    } else if (len == 2 && b == 0xC2 && static_cast<uint8_t>(bytes[pos + 1]) < 0xA0) {
+      escape(b);  // a C1 control (U+0080-U+009F): terminals read some as CSI
+      escape(static_cast<uint8_t>(bytes[pos + 1]));
+      pos += 2;
+    } else {
+      out.append(bytes.substr(pos, len));
+      pos += len;
+    }
+  }
+  return out;
+}
+
 }  // namespace chorus::models

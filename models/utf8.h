@@ -24,4 +24,11 @@ std::string sanitize_utf8(std::string_view text);
 // True when sanitize_utf8 would leave the text unchanged.
 bool is_valid_utf8(std::string_view text);
 
+// Untrusted bytes made safe to print in a message or a listing: control bytes
+// (C0, DEL, and the C1 code points U+0080-U+009F), invalid UTF-8 and NUL become
+// \xNN (\n, \r, \t as such), so an ESC sequence in a file cannot reach the
+// terminal and a NUL cannot cut a message short. Valid printable UTF-8 stays.
+// keep_newlines leaves '\n' as it is (for whole multi-line messages).
+std::string printable(std::string_view bytes, bool keep_newlines = false);
+
 }  // namespace chorus::models

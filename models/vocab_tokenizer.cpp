@@ -14,10 +14,19 @@ VocabTokenizer::VocabTokenizer(Vocabulary vocab, bool add_bos)
 }
 
 std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
+  return encode_fragments(special_tokens_.partition(text, parse_special), add_bos);
+}
+
+std::vector<int32_t> VocabTokenizer::encode_with_special_ranges(std::string_view text, bool add_bos,
+                                                                std::span<const ByteRange> special_ranges) const {
+  return encode_fragments(special_tokens_.partition(text, special_ranges), add_bos);
+}
+
+std::vector<int32_t> VocabTokenizer::encode_fragments(const std::vector<TextFragment>& fragments, bool add_bos) const {
   std::vector<int32_t> ids;
   if (add_bos && adds_bos()) ids.push_back(vocab_.bos);
   bool follows_special = true;
-  for (const TextFragment& fragment : special_tokens_.partition(text, parse_special)) {
+  for (const TextFragment& fragment : fragments) {
     if (fragment.token >= 0) {
       ids.push_back(fragment.token);
       follows_special = true;

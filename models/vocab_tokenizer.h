@@ -15,6 +15,8 @@ class VocabTokenizer : public Tokenizer {
   VocabTokenizer(Vocabulary vocab, bool add_bos);
 
   std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special = true) const final;
+  std::vector<int32_t> encode_with_special_ranges(std::string_view text, bool add_bos,
+                                                  std::span<const ByteRange> special_ranges) const final;
   std::string decode(std::span<const int32_t> ids) const final;
   int32_t vocab_size() const final { return vocab_.size(); }
   int32_t bos_id() const final { return vocab_.bos; }
@@ -31,6 +33,7 @@ class VocabTokenizer : public Tokenizer {
   const Vocabulary& vocab() const { return vocab_; }
   // Throws kInvalidArgument for an id outside the vocabulary.
   void check_id(int32_t id) const;
+  std::vector<int32_t> encode_fragments(const std::vector<TextFragment>& fragments, bool add_bos) const;
 
  private:
   Vocabulary vocab_;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
+#include "models/file_kind.h"
 #include "router/router_file.h"
 #include "router/router_model.h"
 
@@ -38,11 +39,7 @@ ExpertMap ExpertMap::parse(std::string_view json_text, const std::string& name) 
 }
 
 ExpertMap ExpertMap::load(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(ErrorCode::kIo, fmt::format("cannot open expert map {}", path));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse(ss.str(), path);
+  return parse(models::read_whole_file(path, "expert map"), path);
 }
 
 RouteDecision apply_experts(RouteDecision d, const ExpertMap& experts) {

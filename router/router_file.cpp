@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
+#include "models/file_kind.h"
+#include "models/json_text.h"
 #include "router/json_fields.h"
 
 namespace chorus::router {
@@ -177,7 +179,7 @@ std::vector<uint8_t> serialize_router(const RouterModel& m) {
                          {"guard", m.guard.to_json()},
                          {"tensors", pw.tensors},
                          {"info", m.info}};
-  const std::string ms = meta.dump();
+  const std::string ms = models::json_text(meta);
   std::vector<uint8_t> out(kRouterHeaderSize + ms.size() + pw.bytes.size(), 0);
   std::memcpy(out.data(), kMagic, 8);
   put_u32(out, 8, kRouterFileVersion);
@@ -295,15 +297,8 @@ void save_router(const RouterModel& m, const std::string& path) {
 }
 
 RouterModel load_router(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw Error(ErrorCode::kIo, fmt::format("cannot open router file {}", path));
-  const auto size = f.tellg();
-  if (size < 0) throw Error(ErrorCode::kIo, fmt::format("cannot size router file {}", path));
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  f.seekg(0);
-  f.read(reinterpret_cast<char*>(bytes.data()), size);
-  if (!f) throw Error(ErrorCode::kIo, fmt::format("cannot read router file {}", path));
-  return parse_router(bytes.data(), bytes.size(), path, true);
+  const std::string bytes = models::read_whole_file(path, "router file");
+  return parse_router(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path, true);
 }
 
 }  // namespace chorus::router

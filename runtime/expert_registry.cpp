@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
+#include "models/file_kind.h"
 #include "models/gguf.h"
 #include "models/mapped_file.h"
 #include "models/model_file.h"
@@ -150,10 +151,12 @@ int64_t gguf_token_count(const models::GgufFile& f) {
 
 // Checks that the model opens and that its tokenizer has the model's vocabulary size.
 void check_model_and_tokenizer(const ExpertSpec& e, const Context& ctx) {
-  if (!std::filesystem::is_regular_file(e.model_path))
-    ctx.fail(ErrorCode::kNotFound, fmt::format("model file '{}' does not exist", e.model_path));
-  if (!e.tokenizer_path.empty() && !std::filesystem::is_regular_file(e.tokenizer_path))
-    ctx.fail(ErrorCode::kNotFound, fmt::format("tokenizer file '{}' does not exist", e.tokenizer_path));
+  try {
+    models::require_regular_file(e.model_path, "model");
+    if (!e.tokenizer_path.empty()) models::require_regular_file(e.tokenizer_path, "tokenizer");
+  } catch (const Error& err) {
+    ctx.fail(err.code(), err.what());
+  }
   int64_t model_vocab = 0;
   int64_t tokens = -1;  // stays -1 when neither a tokenizer file nor an embedded vocabulary exists
   try {
@@ -227,7 +230,7 @@ ExpertRegistry parse_expert_registry(std::string_view json_text, const std::stri
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // also out_of_range: a number too large for a double
     top.fail(ErrorCode::kFormat, fmt::format("not valid JSON: {}", e.what()));
   }
   require_object(root, top, "the config");
@@ -278,12 +281,9 @@ ExpertRegistry parse_expert_registry(std::string_view json_text, const std::stri
 }
 
 ExpertRegistry load_expert_registry(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(ErrorCode::kIo, fmt::format("{}: cannot open the experts config", path));
-  std::stringstream text;
-  text << in.rdbuf();
+  const std::string text = models::read_whole_file(path, "experts config");
   const std::string base_dir = std::filesystem::path(path).parent_path().string();
-  return parse_expert_registry(text.str(), path, base_dir.empty() ? "." : base_dir);
+  return parse_expert_registry(text, path, base_dir.empty() ? "." : base_dir);
 }
 
 }  // namespace chorus::runtime

@@ -1,14 +1,12 @@
 // GBNF text -> Grammar. A recursive-descent parser over the text; groups and
 // repetitions become generated rules named after their rule ("pair_2").
 #include <algorithm>
-#include <fstream>
-#include <functional>
 #include <map>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "chorus/error.h"
+#include "models/file_kind.h"
 #include "runtime/grammar.h"
 
 namespace chorus::runtime {
@@ -149,11 +147,14 @@ class GrammarBuilder {
         ++pos_;
         seq.push_back(char_element({{}, true}));
       } else if (c == '(') {
+        // Each level is a C++ call here and a generated rule the recognizer descends through.
+        if (++group_depth_ > kMaxGroupDepth) fail(fmt::format("groups nest more than {} deep", kMaxGroupDepth));
         ++pos_;
         skip_space(true);
         std::vector<Sequence> group = parse_alternatives(true);
         if (peek() != ')') fail(fmt::format("expected ')' to close the group, found {}", describe_here()));
         ++pos_;
+        --group_depth_;
         seq.push_back({Element::Kind::kRule, generated_rule(rule_, std::move(group))});
       } else if (is_name_char(c)) {
         const size_t at = pos_;
@@ -260,7 +261,9 @@ class GrammarBuilder {
   }
 
   // A rule that reaches itself through leftmost elements that can match the
-  // empty string would make the recognizer loop forever.
+  // empty string would make the recognizer loop forever; a chain of such
+  // references thousands long would overflow its (recursive) expansion. The
+  // walk is iterative so that a long chain of rules cannot overflow it either.
   void reject_left_recursion() {
     const size_t n = rules_.size();
     std::vector<bool> nullable(n, false);
@@ -276,28 +279,60 @@ class GrammarBuilder {
           }
       }
     }
-    std::vector<int> state(n, 0);  // 0 unvisited, 1 on the path, 2 done
-    std::function<void(size_t)> visit = [&](size_t r) {
-      state[r] = 1;
-      for (const Sequence& seq : rules_[r]) {
+    // The rules each rule can descend into before reading a character.
+    std::vector<std::vector<int32_t>> leftmost(n);
+    for (size_t r = 0; r < n; ++r)
+      for (const Sequence& seq : rules_[r])
         for (const Element& e : seq) {
           if (e.kind != Element::Kind::kRule) break;
-          if (state[e.index] == 1)
-            fail_at(text_.size(), fmt::format("rule '{}' is left-recursive: it can reach itself without reading a character",
-                                              g_.rule_names_[e.index]));
-          if (state[e.index] == 0) visit(e.index);
+          leftmost[r].push_back(e.index);
           if (!nullable[e.index]) break;
         }
-      }
-      state[r] = 2;
+    std::vector<int> state(n, 0);  // 0 unvisited, 1 on the path, 2 done
+    std::vector<size_t> depth(n, 1);  // the longest leftmost chain from the rule, itself included
+    struct Frame {
+      size_t rule, next;  // the next leftmost child to look at
     };
+    std::vector<Frame> path;
+    for (size_t start = 0; start < n; ++start) {
+      if (state[start] != 0) continue;
+      state[start] = 1;
+      path.push_back({start, 0});
+      while (!path.empty()) {
+        Frame& f = path.back();
+        if (f.next == leftmost[f.rule].size()) {
+          state[f.rule] = 2;
+          const size_t d = depth[f.rule];
+          path.pop_back();
+          if (!path.empty()) depth[path.back().rule] = std::max(depth[path.back().rule], d + 1);
+          continue;
+        }
+        const auto child = static_cast<size_t>(leftmost[f.rule][f.next++]);
+        if (state[child] == 1)
+          fail_at(text_.size(), fmt::format("rule '{}' is left-recursive: it can reach itself without reading a character",
+                                            g_.rule_names_[child]));
+        if (state[child] == 2) {
+          depth[f.rule] = std::max(depth[f.rule], depth[child] + 1);
+        } else {
+          state[child] = 1;
+          path.push_back({child, 0});
+        }
+      }
+    }
     for (size_t r = 0; r < n; ++r)
-      if (state[r] == 0) visit(r);
+      if (depth[r] > kMaxRuleDepth)
+        fail_at(text_.size(), fmt::format("rule '{}' descends through {} rules before reading a character (at most {})",
+                                          g_.rule_names_[r], depth[r], kMaxRuleDepth));
   }
+
+  // Far beyond any real grammar (llama.cpp's json.gbnf nests 3 deep), far below a stack overflow.
+  static constexpr int kMaxGroupDepth = 256;
+  static constexpr size_t kMaxRuleDepth = 1024;
 
   std::string_view text_;
   std::string source_;
   size_t pos_ = 0;
+  int group_depth_ = 0;
   std::string rule_;  // the rule being parsed
   int generated_ = 0;
   Grammar g_;
@@ -309,13 +344,7 @@ class GrammarBuilder {
 
 Grammar Grammar::parse(std::string_view text, const std::string& source) { return GrammarBuilder(text, source).build(); }
 
-Grammar Grammar::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, fmt::format("{}: cannot open the grammar file", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), path);
-}
+Grammar Grammar::load(const std::string& path) { return parse(models::read_whole_file(path, "grammar file"), path); }
 
 bool CharClass::contains(uint32_t cp) const { return intersects(cp, cp); }
 

@@ -8,23 +8,9 @@
 #include "models/gguf.h"
 #include "models/llama_weights.h"
 #include "runtime/expert_layout.h"
+#include "runtime/llama2c_tokenizer_path.h"
 
 namespace chorus::runtime {
-
-namespace {
-
-std::string find_llama2c_tokenizer(const models::ModelFile& f) {
-  const auto dir = std::filesystem::path(f.path).parent_path();
-  for (const std::string& name : {std::string("tokenizer.bin"), fmt::format("tok{}.bin", f.config.vocab_size)}) {
-    auto p = dir / name;
-    if (std::filesystem::exists(p)) return p.string();
-  }
-  throw Error(ErrorCode::kNotFound,
-              fmt::format("{}: a llama2.c checkpoint needs a tokenizer: pass --tokenizer (none of tokenizer.bin, "
-                          "tok{}.bin is beside the model)", f.path, f.config.vocab_size));
-}
-
-}  // namespace
 
 LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path,
                        std::optional<kernels::GgmlType> dtype) {

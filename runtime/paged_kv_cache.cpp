@@ -1,5 +1,7 @@
 #include "runtime/paged_kv_cache.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +21,14 @@ PagedKvCache::PagedKvCache(const PagedKvConfig& config) : cfg_(config) {
   elem_bytes_ = cfg_.type == models::KvType::kF16 ? 2 : 4;
   block_elems_ = static_cast<size_t>(cfg_.n_layers) * 2 * cfg_.block_size * cfg_.kv_dim;
   const size_t bytes = block_elems_ * elem_bytes_ * cfg_.n_blocks;
+  // calloc would promise what the machine does not have and fail later, page by page: refuse first.
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGESIZE);
+  const double memory = pages > 0 && page_size > 0 ? static_cast<double>(pages) * static_cast<double>(page_size) : 0.0;
+  if (memory > 0 && static_cast<double>(bytes) > memory)
+    throw Error(ErrorCode::kResourceExhausted,
+                fmt::format("paged KV cache: {} blocks of {} positions need {:.1f} GB, more than this machine's {:.1f} GB "
+                            "of memory: run fewer sequences at once or give them a shorter context",
+                            cfg_.n_blocks, cfg_.block_size, bytes / 1e9, memory / 1e9));
   storage_.reset(static_cast<uint8_t*>(std::calloc(bytes, 1)));
   if (!storage_)
     throw Error(ErrorCode::kResourceExhausted, fmt::format("paged KV cache: cannot allocate {} bytes", bytes));

@@ -128,6 +128,9 @@ class FakeTokenizer final : public models::Tokenizer {
   FakeTokenizer(std::vector<std::string> pieces, int32_t eos, std::vector<int32_t> control)
       : pieces_(std::move(pieces)), eos_(eos), control_(std::move(control)) {}
   std::vector<int32_t> encode(std::string_view, bool, bool) const override { return {}; }
+  std::vector<int32_t> encode_with_special_ranges(std::string_view, bool, std::span<const models::ByteRange>) const override {
+    return {};
+  }
   std::string token_to_piece(int32_t id) const override { return pieces_.at(id); }
   std::string decode(std::span<const int32_t>) const override { return ""; }
   int32_t vocab_size() const override { return static_cast<int32_t>(pieces_.size()); }

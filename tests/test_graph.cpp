@@ -264,7 +264,9 @@ TEST(GraphExecutor, FailedNodeLeavesAMarkerWhenConfigured) {
   EXPECT_EQ(r.nodes[2].error, "budget too small");
   ASSERT_EQ(r.nodes[3].status, NodeStatus::kDone);
   EXPECT_EQ(r.nodes[3].prompt, "D alpha(A q) [node c failed: budget too small]");
-  EXPECT_TRUE(r.ok);
+  // The final node ran, but on a marker: the answer is not ok, and says which node failed and why.
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.failures, std::vector<std::string>{"node 'c' failed: budget too small"});
 }
 
 TEST(GraphExecutor, RoutesNodesAndReportsRefusals) {
