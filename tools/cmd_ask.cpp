@@ -20,9 +20,13 @@
 #include "graph/planner.h"
 #include "graph/registry_routing.h"
 #include "graph/trace.h"
+#include "models/json_text.h"
+#include "models/utf8.h"
 #include "runtime/expert_registry.h"
 #include "runtime/weight_store.h"
 #include "tools/commands.h"
+#include "tools/path_flags.h"
+#include "tools/number_flags.h"
 #include "tools/runtime_flags.h"
 
 namespace chorus::cli {
@@ -93,9 +97,17 @@ void print_text(const graph::Plan& plan, const graph::CompositionResult& r, bool
       std::printf("- %s (wave %d, expert %s)%s deps=[%s]: %s\n", n.id.c_str(), n.wave,
                   n.expert.empty() ? "-" : n.expert.c_str(), route.c_str(),
                   fmt::format("{}", fmt::join(plan.nodes[i].deps, ",")).c_str(), graph::node_status_name(n.status));
-      std::printf("  prompt: %s\n", n.prompt.c_str());
-      std::printf("  %s: %s\n", n.status == graph::NodeStatus::kDone ? "output" : "error",
-                  n.status == graph::NodeStatus::kDone ? n.output.c_str() : n.error.c_str());
+      // A join's output is its rendered prompt, and the last node's is the answer: each text once.
+      const bool join = plan.nodes[i].expert == graph::kJoinExpert && n.status == graph::NodeStatus::kDone;
+      const bool last = i + 1 == plan.nodes.size();
+      if (join && last) {
+        std::printf("  output: the answer below\n");
+        continue;
+      }
+      if (!join) std::printf("  prompt: %s\n", n.prompt.c_str());
+      if (n.status != graph::NodeStatus::kDone) std::printf("  error: %s\n", n.error.c_str());
+      else if (last) std::printf("  output: the answer below\n");
+      else std::printf("  output: %s\n", n.output.c_str());
     }
     std::printf("\nanswer:\n");
   }
@@ -108,26 +120,32 @@ void register_ask(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<AskArgs>();
   auto* cmd = app.add_subcommand("ask", "Answer a question with a composition of experts (plan → routed, batched waves)");
   cmd->add_option("question", a->question, "The question (default: a bundled two-domain question)");
-  cmd->add_option("--experts", a->experts, "Experts config (default: configs/default.json)");
-  cmd->add_option("--router", a->router, "Router file from train-router (default: the build's default_router.bin)");
-  cmd->add_option("--plan", a->plan, "Plan file (JSON); default: the rule-based decomposer");
+  cmd->add_option("--experts", a->experts,
+                  "Experts config: models, categories, store budgets (default: configs/default.json)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--router", a->router, "Router file from train-router (default: the build's default_router.bin)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--plan", a->plan, "Plan file (JSON); default: the rule-based decomposer")->check(CLI::ExistingFile);
+  cmd->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace JSON here")->check(output_file());
   cmd->add_option("--planner", a->planner,
                   "Without --plan: model (the config's planner expert writes the plan under the plan grammar; the "
                   "rules when its plan is invalid), rules (decompose) or trivial (one routed node). Default: model "
                   "when the config names a planner, else rules")
       ->check(CLI::IsMember({"model", "rules", "trivial"}));
   cmd->add_option("--on-failure", a->on_failure, "Dependants of a failed node: marker (run with \"[node ID failed: why]\" for its output) or skip")
-      ->check(CLI::IsMember({"skip", "marker"}));
-  cmd->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace JSON here");
-  cmd->add_option("--max-running", a->max_running, "Sequences batched at once per expert")->check(CLI::Range(1, 256));
-  cmd->add_option("--max-context", a->max_context, "Positions per sequence")->check(CLI::Range(16, 32768));
+      ->capture_default_str()->check(CLI::IsMember({"skip", "marker"}));
+  cmd->add_option("--max-running", a->max_running, "Sequences batched at once per expert")->capture_default_str()
+      ->check(integer_in(1, 256));
+  cmd->add_option("--max-context", a->max_context, "Positions per sequence")->capture_default_str()
+      ->check(integer_in(16, 32768));
   cmd->add_flag("--json", a->json, "JSON output: plan, node outputs, timings, tier moves, router decisions");
   cmd->add_flag("--verbose", a->verbose, "Also print the plan and each node's expert and output");
   add_runtime_flags(cmd, a->runtime);
   cmd->callback([a, &exit_code] {
     apply_runtime_flags(a->runtime);
-    const runtime::ExpertRegistry registry =
+    runtime::ExpertRegistry registry =
         runtime::load_expert_registry(a->experts.empty() ? default_experts() : a->experts);
+    override_dtype(a->runtime, registry);
     const graph::PlanVocabulary vocabulary = graph::plan_vocabulary(registry);
     const std::string planner = a->plan.empty() ? planner_kind(*a, registry) : "file";
     const std::optional<Router> router = load_router(a->router);
@@ -155,10 +173,16 @@ void register_ask(CLI::App& app, int& exit_code) {
       j["question"] = a->question;
       j["plan"] = graph::to_json(plan);
       j["planner"] = planned ? to_json(*planned) : nlohmann::json{{"source", planner}};
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", models::json_text(j, 2).c_str());
     } else {
       if (a->verbose && planned) print_planner(*planned);
       print_text(plan, result, a->verbose);
+    }
+    // An answer resting on a refused or failed node is not an answer: say which node and why.
+    if (!result.ok) {
+      std::fprintf(stderr, "chorus: ask: the answer is incomplete: %zu node(s) it depends on did not finish:\n",
+                   result.failures.size());
+      for (const std::string& f : result.failures) std::fprintf(stderr, "  %s\n", models::printable(f).c_str());
     }
     exit_code = result.ok ? 0 : 2;
   });

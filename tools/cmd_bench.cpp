@@ -12,10 +12,12 @@
 #include "chorus/error.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul.h"
+#include "models/json_text.h"
 #include "runtime/engine.h"
 #include "runtime/loaded_model.h"
 #include "tools/bandwidth_probe.h"
 #include "tools/commands.h"
+#include "tools/number_flags.h"
 #include "tools/machine_info.h"
 #include "tools/runtime_flags.h"
 
@@ -136,7 +138,7 @@ int run_bench(const BenchOptions& o) {
                           {"peak_kv_bytes_unshared", u.peak_kv_bytes}};
   }
   if (o.json) {
-    std::puts(j.dump(2).c_str());
+    std::puts(models::json_text(j, 2).c_str());
   } else {
     fmt::print("{}: {:.1f} MiB of weights, {:.1f} MiB read per decode step\n", o.model, m.file.tensor_bytes() / 1048576.0,
                per_token / 1048576.0);
@@ -157,13 +159,16 @@ CLI::App* register_bench(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("bench", "Measure prefill/decode speed against the memory-bandwidth limit (subcommands: other benches)");
   cmd->require_subcommand(0, 1);
   cmd->add_option("--model,-m", o->model, "Model file (e.g. one made by `chorus synth`)")->check(CLI::ExistingFile);
-  cmd->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer.bin for a llama2.c checkpoint");
-  cmd->add_option("--prompt-tokens", o->prompt_tokens, "Prompt tokens per sequence")->capture_default_str();
-  cmd->add_option("--gen-tokens", o->gen_tokens, "Tokens to generate per sequence")->capture_default_str();
-  cmd->add_option("--batch", o->batch, "Sequences decoded together; decode_tok_s is their aggregate")->capture_default_str();
+  cmd->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer.bin for a llama2.c checkpoint")->check(CLI::ExistingFile);
+  cmd->add_option("--prompt-tokens", o->prompt_tokens, "Prompt tokens per sequence")->capture_default_str()
+      ->check(integer_in(1, 1 << 20));
+  cmd->add_option("--gen-tokens", o->gen_tokens, "Tokens to generate per sequence")->capture_default_str()
+      ->check(integer_in(2, 1 << 20));
+  cmd->add_option("--batch", o->batch, "Sequences decoded together; decode_tok_s is their aggregate")->capture_default_str()
+      ->check(integer_in(1, 4096));
   cmd->add_option("--shared-prefix", o->shared_prefix,
                   "Tokens of prompt prefix all sequences share; also runs without sharing and reports both")
-      ->capture_default_str();
+      ->capture_default_str()->check(integer_in(0, 1 << 20));
   cmd->add_flag("--json", o->json, "Print one JSON object");
   add_runtime_flags(cmd, o->runtime);
   cmd->callback([o, cmd, &exit_code] {

@@ -18,10 +18,13 @@
 #include "graph/plan.h"
 #include "graph/registry_routing.h"
 #include "graph/trace.h"
+#include "models/json_text.h"
 #include "runtime/expert_registry.h"
 #include "runtime/tier_moves.h"
 #include "runtime/weight_store.h"
 #include "tools/commands.h"
+#include "tools/path_flags.h"
+#include "tools/number_flags.h"
 #include "tools/machine_info.h"
 #include "tools/runtime_flags.h"
 
@@ -91,7 +94,8 @@ double median(std::vector<double> v) {
 
 int run_bench_compose(const BenchComposeArgs& a) {
   apply_runtime_flags(a.runtime);
-  const runtime::ExpertRegistry registry = runtime::load_expert_registry(a.experts);
+  runtime::ExpertRegistry registry = runtime::load_expert_registry(a.experts);
+  override_dtype(a.runtime, registry);
   const graph::PlanVocabulary vocabulary = graph::plan_vocabulary(registry);
   const graph::Plan plan = graph::load_plan(a.plan, vocabulary);
   graph::validate_plan(plan, vocabulary);
@@ -157,7 +161,7 @@ int run_bench_compose(const BenchComposeArgs& a) {
                             {"executor", mode_detail(mid.exe)},
                             {"machine", machine_info()}};
   if (a.json) {
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", models::json_text(j, 2).c_str());
   } else {
     for (const ComposePair& p : pairs)
       fmt::print("{} first: sequential {:.3f} s, executor {:.3f} s, speedup {:.2f}x\n",
@@ -180,14 +184,17 @@ void register_bench_compose(CLI::App& bench, int& exit_code) {
   cmd->add_option("--router", a->router, "Router file, for plan nodes that name neither an expert nor a category")
       ->check(CLI::ExistingFile);
   cmd->add_option("--question", a->question, "The {{question}} of the plan")->capture_default_str();
-  cmd->add_option("--max-running", a->max_running, "Sequences batched at once per expert")->check(CLI::Range(1, 256));
-  cmd->add_option("--max-context", a->max_context, "Positions per sequence")->check(CLI::Range(16, 32768));
+  cmd->add_option("--max-running", a->max_running, "Sequences batched at once per expert")->capture_default_str()
+      ->check(integer_in(1, 256));
+  cmd->add_option("--max-context", a->max_context, "Positions per sequence")->capture_default_str()
+      ->check(integer_in(16, 32768));
   cmd->add_option("--trace", a->trace,
-                  "Write each mode's Chrome/Perfetto trace: FILE.json → FILE.sequential.json and FILE.executor.json");
+                  "Write each mode's Chrome/Perfetto trace: FILE.json → FILE.sequential.json and FILE.executor.json")
+      ->check(output_file());
   cmd->add_option("--repeat", a->repeat,
                   "Pairs of runs, alternating which mode goes first; the times and speedup reported are medians")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100));
+      ->check(integer_in(1, 100));
   cmd->add_flag("--json", a->json, "Print one JSON object (sequential_s, executor_s, speedup, outputs_identical)");
   add_runtime_flags(cmd, a->runtime);
   cmd->callback([a, &exit_code] { exit_code = run_bench_compose(*a); });

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
+#include "models/json_text.h"
 #include "models/synthetic_model.h"
 #include "runtime/byte_size.h"
 #include "runtime/expert_registry.h"
@@ -29,6 +30,7 @@
 #include "runtime/weight_store.h"
 #include "tools/commands.h"
 #include "tools/fixture_path.h"
+#include "tools/number_flags.h"
 
 namespace chorus::cli {
 
@@ -292,7 +294,7 @@ int run_bench_tiers(const BenchTiersArgs& a) {
                      {"no_prefetch", run_workload(experts, budgets, sequence, a.compute_ms, false)}};
 
   if (a.json) {
-    std::puts(out.dump(2).c_str());
+    std::puts(models::json_text(out, 2).c_str());
     return 0;
   }
   for (const auto& l : limits)
@@ -328,13 +330,14 @@ void register_bench_tiers(CLI::App& bench, int& exit_code) {
   cmd->add_option("--sizes", a->sizes, "Synthetic expert sizes for the moves")->delimiter(',');
   cmd->add_option("--workload-size", a->workload_size, "Size of each synthetic workload expert");
   cmd->add_option("--workload-experts", a->workload_experts, "Synthetic workload experts (2 fit resident)")
-      ->check(CLI::Range(3, 26));
-  cmd->add_option("--requests", a->requests, "Requests in the workload")->check(CLI::Range(1, 10000));
-  cmd->add_option("--compute-ms", a->compute_ms, "Simulated compute per request")->check(CLI::Range(0.0, 60000.0));
-  cmd->add_option("--repeats", a->repeats, "Rounds per move size; the best counts")->check(CLI::Range(1, 20));
+      ->check(integer_in(3, 26));
+  cmd->add_option("--requests", a->requests, "Requests in the workload")->check(integer_in(1, 10000));
+  cmd->add_option("--compute-ms", a->compute_ms, "Simulated compute per request")->check(real_in(0.0, 60000.0));
+  cmd->add_option("--repeats", a->repeats, "Rounds per move size; the best counts")->check(integer_in(1, 20));
   cmd->add_option("--tokenizer", a->tokenizer, "llama2.c tokenizer.bin (512 tokens or more) for the synthetic experts")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--dir", a->dir, "Where to make the folder for the synthetic files (default: the system temp folder); it is removed after");
+  cmd->add_option("--dir", a->dir, "Where to make the folder for the synthetic files (default: the system temp folder); it is removed after")
+      ->check(CLI::ExistingDirectory);
   cmd->add_flag("--json", a->json, "JSON output");
   cmd->callback([a, &exit_code] { exit_code = run_bench_tiers(*a); });
 }

@@ -6,7 +6,9 @@
 
 #include "kernels/ggml_types.h"
 #include "models/gguf.h"
+#include "models/json_text.h"
 #include "models/model_file.h"
+#include "models/utf8.h"
 #include "runtime/expert_layout.h"
 #include "runtime/expert_registry.h"
 #include "tools/commands.h"
@@ -65,12 +67,14 @@ int run_inspect(const InspectOptions& o) {
       if (!o.dtype.empty()) ts.back()["loaded_type"] = loaded[i];
     }
     j["tensors"] = ts;
-    std::puts(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::puts(models::json_text(j, 2).c_str());
     return 0;
   }
-  fmt::print("file:          {}\nformat:        {}{}\narchitecture:  {}\n", f.path, f.format,
-             f.gguf ? fmt::format(" v{}", f.gguf->version()) : "", f.architecture);
-  if (!f.name.empty()) fmt::print("name:          {}\n", f.name);
+  // Names, keys and values come from the file: printed escaped (an ESC byte would reach the terminal).
+  using models::printable;
+  fmt::print("file:          {}\nformat:        {}{}\narchitecture:  {}\n", printable(f.path), f.format,
+             f.gguf ? fmt::format(" v{}", f.gguf->version()) : "", printable(f.architecture));
+  if (!f.name.empty()) fmt::print("name:          {}\n", printable(f.name));
   const models::LlamaConfig& c = f.config;
   fmt::print("dim {}  hidden {}  layers {}  heads {}  kv_heads {}  head_dim {}  vocab {}  context {}\n", c.dim,
              c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size, c.context_length);
@@ -78,14 +82,15 @@ int run_inspect(const InspectOptions& o) {
              f.tied_output ? "tied to token_embd" : "separate");
   if (f.gguf) {
     fmt::print("metadata ({} keys):\n", f.gguf->metadata().size());
-    for (const auto& [k, v] : f.gguf->metadata()) fmt::print("  {:<42} {}\n", k, v.to_string(o.all_metadata ? SIZE_MAX : 8));
+    for (const auto& [k, v] : f.gguf->metadata())
+      fmt::print("  {:<42} {}\n", printable(k), printable(v.to_string(o.all_metadata ? SIZE_MAX : 8)));
     fmt::print("\n");
   }
   fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12} {}\n", "tensor", "type", "shape", "bytes", "offset",
              o.dtype.empty() ? "" : "loaded as (--dtype " + o.dtype + ")");
   for (size_t i = 0; i < f.tensors.size(); ++i) {
     const auto& t = f.tensors[i];
-    fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12} {}\n", t.name, kernels::type_name(t.type),
+    fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12} {}\n", printable(t.name), kernels::type_name(t.type),
                fmt::format("[{}]", fmt::join(t.dims, ", ")), t.bytes, t.file_offset, loaded[i]);
   }
   fmt::print("\n{} tensors, {} parameters, {} bytes ({:.1f} MiB)\n", f.tensors.size(), params, f.tensor_bytes(),

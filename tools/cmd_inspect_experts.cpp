@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "models/json_text.h"
+#include "models/utf8.h"
 #include "runtime/byte_size.h"
 #include "runtime/expert_registry.h"
 #include "runtime/weight_store.h"
@@ -48,23 +50,25 @@ void print_experts(const std::string& path, bool json) {
   if (json) {
     nlohmann::json j = registry_json(registry);
     j["store"] = runtime::to_json(s);
-    std::puts(j.dump(2).c_str());
+    std::puts(models::json_text(j, 2).c_str());
     return;
   }
-  fmt::print("config:    {}\n", registry.path);
+  // Names, categories and paths come from the config: printed escaped.
+  using models::printable;
+  fmt::print("config:    {}\n", printable(registry.path));
   fmt::print("resident:  {} of {} used\n", runtime::format_byte_size(s.resident.used), runtime::format_byte_size(s.resident.budget));
   fmt::print("host:      {} of {} used\n", runtime::format_byte_size(s.host.used), runtime::format_byte_size(s.host.budget));
   fmt::print("out of domain: {}{}\n\n", registry.refuse_out_of_domain ? "refuse" : "fallback",
-             registry.fallback_expert.empty() ? "" : fmt::format(" (fallback expert '{}')", registry.fallback_expert));
+             registry.fallback_expert.empty() ? "" : fmt::format(" (fallback expert '{}')", printable(registry.fallback_expert)));
   fmt::print("{:<16} {:<8} {:>12} {:>12} {:<20} {:<24} {}\n", "expert", "dtype", "host", "resident", "tiers",
              "categories", "model");
   for (size_t i = 0; i < s.experts.size(); ++i) {
     const runtime::ExpertState& e = s.experts[i];
     const bool fits = e.resident_bytes <= s.resident.budget;
-    fmt::print("{:<16} {:<8} {:>12} {:>12} {:<20} {:<24} {}\n", e.name, e.resident_type,
+    fmt::print("{:<16} {:<8} {:>12} {:>12} {:<20} {:<24} {}\n", printable(e.name), e.resident_type,
                runtime::format_byte_size(e.host_bytes), runtime::format_byte_size(e.resident_bytes),
-               tiers_of(e) + (fits ? "" : " (too big)"), fmt::format("{}", fmt::join(registry.experts[i].categories, ",")),
-               e.model_path);
+               tiers_of(e) + (fits ? "" : " (too big)"), printable(fmt::format("{}", fmt::join(registry.experts[i].categories, ","))),
+               printable(e.model_path));
   }
 }
 

@@ -10,10 +10,14 @@
 
 #include "chorus/error.h"
 #include "chorus/router.h"
+#include "models/json_text.h"
+#include "models/utf8.h"
 #include "router/datasets.h"
 #include "router/evaluate.h"
 #include "router/router_model.h"
 #include "tools/commands.h"
+#include "tools/path_flags.h"
+#include "tools/number_flags.h"
 
 namespace chorus::cli {
 
@@ -31,19 +35,25 @@ struct RouteArgs {
 void register_route(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<RouteArgs>();
   auto* cmd = app.add_subcommand("route", "Route text to a category and expert, or evaluate a router (--eval)");
-  cmd->add_option("--router", a->router, "Router file from train-router")->required();
+  cmd->add_option("--router", a->router, "Router file from train-router")->required()->check(CLI::ExistingFile);
   auto* text = cmd->add_option("--text", a->texts, "Text to route (repeatable)");
-  cmd->add_option("--experts", a->experts, "Expert map JSON (category → expert, fallback, policy)");
-  auto* eval = cmd->add_option("--eval", a->eval, "Labelled file to evaluate on");
-  cmd->add_option("--format", a->format, "Eval data layout: clinc|csv|jsonl")->check(CLI::IsMember({"clinc", "csv", "jsonl"}));
+  // Not --experts: that name is `ask`'s experts config (models, budgets), a different file.
+  cmd->add_option("--expert-map", a->experts, "Expert map JSON (category → expert, fallback, policy)")
+      ->check(CLI::ExistingFile);
+  auto* eval = cmd->add_option("--eval", a->eval, "Labelled file to evaluate on")->check(CLI::ExistingFile);
+  cmd->add_option("--format", a->format, "Eval data layout: clinc|csv|jsonl")->capture_default_str()
+      ->check(CLI::IsMember({"clinc", "csv", "jsonl"}));
   cmd->add_option("--labels", a->labels, "clinc: domain|intent")->check(CLI::IsMember({"domain", "intent"}));
   cmd->add_option("--domains", a->domains, "clinc: intent→domain map (default: domains.json beside --eval)");
   cmd->add_option("--split", a->split, "Split to evaluate (default: test if present, else val)");
   cmd->add_option("--curve", a->curve, "Points of the accuracy / OOD-recall curve in the eval JSON (0 = none)")
-      ->check(CLI::Range(0, 100000));
-  cmd->add_option("--threshold", a->threshold, "Override the router's calibrated guard threshold");
-  cmd->add_option("--repeats", a->repeats, "Timing: runs per query, the fastest counts")->check(CLI::Range(1, 100));
-  cmd->add_option("--predictions", a->predictions, "Eval: write one JSON line per query (gold, predicted, score) here");
+      ->capture_default_str()->check(integer_in(0, 100000));
+  cmd->add_option("--threshold", a->threshold, "Override the router's calibrated guard threshold")
+      ->check(real_in(-1e9, 1e9));
+  cmd->add_option("--repeats", a->repeats, "Timing: runs per query, the fastest counts")->capture_default_str()
+      ->check(integer_in(1, 100));
+  cmd->add_option("--predictions", a->predictions, "Eval: write one JSON line per query (gold, predicted, score) here")
+      ->check(output_file());
   cmd->add_flag("--json", a->json, "JSON output");
   text->excludes(eval);
   cmd->callback([a, &exit_code] {
@@ -68,7 +78,7 @@ void register_route(CLI::App& app, int& exit_code) {
                                        {"predicted", p.category >= 0 ? r.model().categories[p.category] : ""},
                                        {"score", p.score},
                                        {"out_of_domain", p.out_of_domain}};
-          std::fprintf(f, "%s\n", line.dump().c_str());
+          std::fprintf(f, "%s\n", models::json_text(line).c_str());
         }
         std::fclose(f);
       }
@@ -77,7 +87,7 @@ void register_route(CLI::App& app, int& exit_code) {
       j["split"] = split;
       j["guard_score"] = router::guard_score_name(r.model().guard.score);
       if (a->json) {
-        std::printf("%s\n", j.dump(2).c_str());
+        std::printf("%s\n", models::json_text(j, 2).c_str());
       } else {
         std::printf("%s (%s): in-domain accuracy %.4f  ood recall %.4f  gqr %.4f  p50 %.4f ms  p99 %.4f ms  (%zu in, %zu ood)\n",
                     a->eval.c_str(), split.c_str(), res.at_threshold.in_domain_accuracy, res.at_threshold.ood_recall,
@@ -109,10 +119,10 @@ void register_route(CLI::App& app, int& exit_code) {
         std::string line = d.out_of_domain ? fmt::format("out_of_domain (closest: {}, confidence {:.3f})", d.category, d.confidence)
                                            : fmt::format("{} (confidence {:.3f})", d.category, d.confidence);
         if (map) line += d.refused ? "  → refused" : fmt::format("  → {}{}", d.expert, d.fallback ? " (fallback)" : "");
-        std::printf("%s\n", line.c_str());
+        std::printf("%s\n", models::printable(line).c_str());  // names from the router and map files
       }
     }
-    if (a->json) std::printf("%s\n", (all.size() == 1 ? all[0] : all).dump(2).c_str());
+    if (a->json) std::printf("%s\n", models::json_text(all.size() == 1 ? all[0] : all, 2).c_str());
     exit_code = 0;
   });
 }

@@ -7,7 +7,9 @@
 #include "kernels/ggml_types.h"
 #include "models/synthetic_model.h"
 #include "tools/commands.h"
+#include "tools/path_flags.h"
 #include "tools/fixture_path.h"
+#include "tools/number_flags.h"
 
 namespace chorus::cli {
 
@@ -42,9 +44,10 @@ void register_synth(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("synth", "Write a GGUF model of a real shape with deterministic random weights");
   cmd->add_option("--preset", o->preset, "Model shape: " + presets)->required();
   cmd->add_option("--dtype", o->dtype, "Weight type: f32, f16, bf16, q8_0, q4_0, q4_1")->capture_default_str();
-  cmd->add_option("--out,-o", o->out, "Output .gguf path")->required();
-  cmd->add_option("--seed", o->seed, "Weight seed")->capture_default_str();
+  cmd->add_option("--out,-o", o->out, "Output .gguf path")->required()->check(output_file());
+  cmd->add_option("--seed", o->seed, "Weight seed")->capture_default_str()->check(non_negative_integer());
   cmd->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer.bin whose 32000-token vocabulary is embedded")
+      ->check(CLI::ExistingFile)
       ->capture_default_str()->check(CLI::ExistingFile);
   cmd->callback([o, &exit_code] { exit_code = run_synth(*o); });
 }

@@ -2,15 +2,16 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
-#include <cstdlib>
 #include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 
 #include "chorus/error.h"
+#include "models/file_kind.h"
 #include "models/gguf.h"
+#include "models/model_file.h"
 #include "models/tokenizer.h"
+#include "runtime/llama2c_tokenizer_path.h"
 #include "tools/commands.h"
 
 namespace chorus::cli {
@@ -29,44 +30,28 @@ struct TokenizeOptions {
 // The separator of llama.cpp's tokenizer test inputs (*.inp); one line of ids per input goes to *.out.
 constexpr std::string_view kCaseSeparator = "\n__ggml_vocab_test__\n";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, fmt::format("{}: cannot open", path));
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 bool is_gguf(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::array<char, 4> magic{};
   return in.read(magic.data(), magic.size()) && std::memcmp(magic.data(), "GGUF", 4) == 0;
 }
 
-// The vocabulary size in a llama2.c checkpoint header: int32 dim, hidden_dim,
-// n_layers, n_heads, n_kv_heads, vocab_size (negative: unshared classifier), seq_len.
-int32_t llama2c_vocab_size(const std::string& checkpoint) {
-  std::ifstream in(checkpoint, std::ios::binary);
-  std::array<int32_t, 7> header{};
-  if (!in.read(reinterpret_cast<char*>(header.data()), sizeof(header)))
-    throw Error(ErrorCode::kFormat, fmt::format("{}: offset 0: llama2.c header: the file is shorter than 28 bytes", checkpoint));
-  const int64_t vocab_size = std::abs(static_cast<int64_t>(header[5]));
-  if (vocab_size == 0 || vocab_size > INT32_MAX)
-    throw Error(ErrorCode::kFormat, fmt::format("{}: offset 20: vocab_size {} is not usable", checkpoint, header[5]));
-  return static_cast<int32_t>(vocab_size);
-}
-
+// As `generate` finds it: the GGUF's own vocabulary (any GGUF, even one without
+// weights such as llama.cpp's ggml-vocab-*.gguf), or a llama2.c checkpoint's
+// --tokenizer, else tokenizer.bin / tok<vocab>.bin beside it.
 std::unique_ptr<models::Tokenizer> open_tokenizer(const TokenizeOptions& o) {
   if (!o.vocab.empty()) return models::load_vocab_merges_tokenizer(o.vocab, o.merges, o.pre);
   if (o.model.empty()) throw Error(ErrorCode::kInvalidArgument, "give --model, or --vocab with --merges");
-  const bool gguf = is_gguf(o.model);
-  if (gguf && !o.tokenizer.empty())
-    throw Error(ErrorCode::kInvalidArgument,
-                fmt::format("{}: a GGUF file has its own vocabulary; --tokenizer is for llama2.c checkpoints", o.model));
-  if (!o.tokenizer.empty()) return models::load_llama2c_tokenizer(o.tokenizer, llama2c_vocab_size(o.model));
-  if (!gguf)
-    throw Error(ErrorCode::kInvalidArgument,
-                fmt::format("{}: not a GGUF file; a llama2.c checkpoint needs --tokenizer tokenizer.bin", o.model));
-  const models::GgufFile file(o.model);
-  return models::load_gguf_tokenizer(file);
+  if (is_gguf(o.model)) {
+    if (!o.tokenizer.empty())
+      throw Error(ErrorCode::kInvalidArgument,
+                  fmt::format("{}: a GGUF file has its own vocabulary; --tokenizer is for llama2.c checkpoints", o.model));
+    const models::GgufFile file(o.model);
+    return models::load_gguf_tokenizer(file);
+  }
+  const models::ModelFile checkpoint = models::open_model_file(o.model);
+  const std::string tokenizer = o.tokenizer.empty() ? runtime::find_llama2c_tokenizer(checkpoint) : o.tokenizer;
+  return models::load_llama2c_tokenizer(tokenizer, checkpoint.config.vocab_size);
 }
 
 // llama.cpp's *.out layout: a space before every id.
@@ -83,7 +68,7 @@ int run_tokenize(const TokenizeOptions& o) {
     return 0;
   }
   // As llama.cpp's test-tokenizer-0: no BOS, special tokens not parsed, " id" per token.
-  const std::string all = read_file(o.cases);
+  const std::string all = models::read_whole_file(o.cases, "test-case file");
   for (size_t pos = 0; pos < all.size();) {
     const size_t end = std::min(all.find(kCaseSeparator, pos), all.size());
     const std::string_view input = std::string_view(all).substr(pos, end - pos);
@@ -100,7 +85,9 @@ void register_tokenize(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("tokenize", "Print the token ids of a text (or of each input of a test-case file)");
   cmd->add_option("--model,-m", o->model, "GGUF file (embedded vocabulary) or llama2.c checkpoint (with --tokenizer)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--tokenizer", o->tokenizer, "llama2.c tokenizer.bin; its size comes from --model's header")
+  cmd->add_option("--tokenizer", o->tokenizer,
+                  "llama2.c tokenizer.bin; its size comes from --model's header (default: tokenizer.bin or "
+                  "tok<vocab>.bin beside the checkpoint)")
       ->check(CLI::ExistingFile);
   auto* vocab = cmd->add_option("--vocab", o->vocab, "vocab.txt of a byte-level BPE (one token per line)")
                     ->check(CLI::ExistingFile);
@@ -108,7 +95,7 @@ void register_tokenize(CLI::App& app, int& exit_code) {
   vocab->needs(merges);
   merges->needs(vocab);
   cmd->add_option("--pre", o->pre, "pre-tokenizer for --vocab (a tokenizer.ggml.pre name)")->capture_default_str();
-  auto* text = cmd->add_option("--text,-t", o->text, "Text to tokenize (BOS added when the vocabulary asks for it, "
+  auto* text = cmd->add_option("--text", o->text, "Text to tokenize (BOS added when the vocabulary asks for it, "
                                                     "special tokens written in the text recognised)");
   auto* cases = cmd->add_option("--cases", o->cases,
                                 "File of inputs separated by lines '__ggml_vocab_test__'; prints one line of ids per "

@@ -1,9 +1,12 @@
 // The `chorus` command line: one subcommand per job, each in its own file.
 #include <cstdio>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "chorus/error.h"
+#include "models/utf8.h"
 #include "tools/commands.h"
 #include "tools/omp_spin.h"
 
@@ -23,15 +26,24 @@ int main(int argc, char** argv) {
   auto* bench = chorus::cli::register_bench(app, exit_code);
   chorus::cli::register_bench_tiers(*bench, exit_code);
   chorus::cli::register_bench_compose(*bench, exit_code);
+  // `chorus help [COMMAND...]` is `chorus [COMMAND...] --help`.
+  std::vector<char*> args(argv, argv + argc);
+  static char help_flag[] = "--help";
+  if (args.size() >= 2 && std::string_view(args[1]) == "help") {
+    args.erase(args.begin() + 1);
+    args.push_back(help_flag);
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const chorus::Error& e) {
-    std::fprintf(stderr, "chorus: error (%s): %s\n", chorus::error_code_name(e.code()), e.what());
+    // Messages quote names and values from files: nothing unprintable reaches the terminal.
+    std::fprintf(stderr, "chorus: error (%s): %s\n", chorus::error_code_name(e.code()),
+                 chorus::models::printable(e.what(), /*keep_newlines=*/true).c_str());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "chorus: error: %s\n", e.what());
+    std::fprintf(stderr, "chorus: error: %s\n", chorus::models::printable(e.what(), true).c_str());
     return 1;
   }
   return exit_code;

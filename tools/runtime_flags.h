@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "kernels/ggml_types.h"
+#include "runtime/expert_registry.h"
 
 namespace chorus::cli {
 
@@ -22,5 +23,7 @@ void add_runtime_flags(CLI::App* cmd, RuntimeFlags& flags);
 void apply_runtime_flags(const RuntimeFlags& flags);
 // The --dtype choice for runtime::load_model (nullopt: the file's types).
 std::optional<kernels::GgmlType> load_dtype(const RuntimeFlags& flags);
+// Commands that run a registry's experts: --dtype, when given, replaces every expert's own dtype.
+void override_dtype(const RuntimeFlags& flags, runtime::ExpertRegistry& registry);
 
 }  // namespace chorus::cli
