@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes router.jsonl: labelled queries for the default composition's router.
 
-Categories: stories (children's stories, answered by stories260K), dreams
-(dreamy prose about AI, answered by aidreams260K), general (questions for the
+Categories: code (programming requests, answered by Qwen2.5-Coder), completion
+(text to continue, answered by the Gemma 3 270M base model), stories
+(children's stories, answered by stories260K), general (questions for the
 generalist, SmolLM2) and oos (out of domain: requests no expert can perform).
 Sources are documented in docs/composition.md. Deterministic: a fixed seed.
 
@@ -34,17 +35,41 @@ story_frames = ["Tell me a story about {c} {p}.", "Write a short story for kids 
                 "Tell a simple tale about {c} {p}", "story about {c}", "Write a fairy tale for children about {c} {p}.",
                 "I want a bedtime story where {c} {p}."]
 
-# --- dreams: dreamy, reflective prose about artificial minds --------------
-beings = ["an AI", "a machine", "a robot", "an android", "a neural network", "a sleeping computer",
-          "an artificial mind", "a lonely algorithm", "the last server", "a digital ghost"]
-dreams = ["dreams of electric sheep", "drifts through a sea of data", "remembers the stars",
-          "wonders what it means to feel", "wakes inside a glowing circuit", "floats in silent code",
-          "sees colours no human has seen", "longs for the ocean", "dreams in binary light",
-          "walks through a city of mirrors", "hears music in the static", "imagines a soft rain of numbers"]
-dream_frames = ["Describe a dream where {b} {d}.", "Write dreamy prose about {b} that {d}.",
-                "Imagine {b} that {d}.", "A surreal dream of {b} who {d}", "What does {b} dream about?",
-                "Write a poetic reverie in which {b} {d}.", "dreamy AI prose: {b} {d}",
-                "Tell me about the dreams of {b}.", "In a haze, {b} {d}.", "Paint a dreamlike scene of {b}."]
+# --- code: programming requests, composed ----------------------------------
+languages = ["Python", "JavaScript", "C++", "Rust", "Go", "Java", "TypeScript", "C", "Bash", "SQL"]
+code_tasks = ["reverses a list", "checks whether a string is a palindrome", "sorts an array of numbers",
+              "reads a CSV file", "computes the factorial of n", "finds the largest element of a list",
+              "merges two sorted lists", "counts the words in a text", "parses a JSON string",
+              "removes duplicates from a list", "returns the n-th Fibonacci number", "validates an email address",
+              "implements binary search", "flattens a nested list", "converts Celsius to Fahrenheit",
+              "sums the even numbers of a list", "capitalizes every word of a sentence", "checks if a number is prime"]
+code_frames = ["Write a {l} function that {t}.", "How do I write code in {l} that {t}?",
+               "Implement a function in {l} that {t}.", "Show me {l} code that {t}.",
+               "Can you write a {l} program that {t}?", "Give me a {l} snippet that {t}.",
+               "Fix my {l} function that {t}; it crashes on empty input.",
+               "What is the time complexity of a {l} function that {t}?",
+               "Write unit tests in {l} for a function that {t}.", "Refactor this {l} code that {t}."]
+code_questions = ["What is a segmentation fault?", "Explain recursion with a code example.",
+                  "What does the yield keyword do in Python?", "How do I declare a pointer in C?",
+                  "What is the difference between a list and a tuple in Python?", "How do closures work in JavaScript?",
+                  "What is a race condition in multithreaded code?", "How do I undo the last git commit?",
+                  "Why does my Python loop print None?", "What is a hash map and when should I use one?",
+                  "How do I read a file line by line in Python?", "What is dependency injection?",
+                  "Explain big O notation for sorting algorithms.", "How do I center a div in CSS?",
+                  "What is the borrow checker in Rust?", "How do I write a SQL query that joins two tables?"]
+
+# --- completion: text for the base model to continue ---------------------
+openings = ["It was a dark and stormy night, and", "The best way to learn a new language is",
+            "In the year 2050, cities will", "The old lighthouse keeper looked at the sea and",
+            "The three most important things in life are", "When the train finally stopped,",
+            "Scientists have recently discovered that", "My favourite thing about autumn is",
+            "The recipe starts with two cups of flour and", "Once the meeting was over, she",
+            "The history of the bicycle begins", "At the edge of the forest there was",
+            "A good morning routine includes", "The letter began with the words",
+            "Nobody expected the little robot to", "The most surprising fact about the ocean is"]
+completion_frames = ["Complete the sentence: {o}", "Continue this text: {o}", "Finish this sentence: {o}",
+                     "Continue the paragraph: {o}", "Complete: {o}", "Continue writing: {o}",
+                     "Complete the following text. {o}", "Carry on from here: {o}"]
 
 # --- general: short factual and how/why questions, composed ---------------
 topics = ["France", "Japan", "the Moon", "photosynthesis", "the Roman Empire", "gravity", "the heart", "volcanoes",
@@ -53,6 +78,19 @@ topics = ["France", "Japan", "the Moon", "photosynthesis", "the Roman Empire", "
 general_frames = ["What is {t}?", "Explain {t} in simple terms.", "Who discovered {t}?", "How does {t} work?",
                   "Why is {t} important?", "What is the capital of {t}?", "Give me three facts about {t}.",
                   "When did {t} begin?", "Summarize the history of {t}.", "What causes {t}?"]
+
+common_questions = ["What is the boiling point of water?", "How far is the Moon from the Earth?",
+                    "Why is the sky blue?", "How many legs does a spider have?", "What is the largest planet?",
+                    "Who wrote Romeo and Juliet?", "What is the tallest mountain in the world?",
+                    "How many continents are there?", "What do bees make?", "Why do leaves change colour in autumn?",
+                    "What is the freezing point of water in Fahrenheit?", "Who painted the Mona Lisa?",
+                    "How does a rainbow form?", "What is the longest river on Earth?", "What language is spoken in Brazil?",
+                    "How many days are in a leap year?", "What gas do plants absorb?", "Write a haiku about the sea.",
+                    "Give me a tip for sleeping better.", "What is a good name for a pet goldfish?",
+                    "Translate 'good morning' into Spanish.", "Suggest a healthy breakfast.",
+                    "What is the difference between weather and climate?", "Explain how a CPU cache works.",
+                    "Why do we have seasons?", "What is the square root of 144?", "Who was Albert Einstein?",
+                    "What are the primary colours?", "How do airplanes stay in the air?", "What is a black hole?"]
 
 # --- oos: requests that need an account, a device or the world ------------
 oos_utility = ["set an alarm for 6am", "what's my bank balance", "transfer $200 to my savings account",
@@ -109,9 +147,10 @@ def clinc_actions(n):
 
 rows = []
 rows += [("stories", t) for t in compose(story_frames, characters, plots, 300, "c", "p")]
-rows += [("dreams", t) for t in compose(dream_frames, beings, dreams, 300, "b", "d")]
+rows += [("code", t) for t in compose(code_frames, languages, code_tasks, 284, "l", "t") + code_questions]
+rows += [("completion", t) for t in compose(completion_frames, openings, [""], 120, "o", "unused")]
 rows += [("general", t) for t in compose(general_frames, topics, [""], 150, "t", "unused") + mmlu_questions(150)
-          + gsm8k_questions(100)]
+          + gsm8k_questions(100) + common_questions]
 rows += [("oos", t) for t in clinc_actions(200) + oos_utility]
 for label, text in rows:
     print(json.dumps({"text": text, "label": label}, ensure_ascii=False))

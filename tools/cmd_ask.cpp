@@ -34,8 +34,7 @@ namespace chorus::cli {
 namespace {
 
 constexpr const char* kDefaultQuestion =
-    "Tell me a story about a little cat who finds a shiny stone, and describe a dream where an AI drifts through a "
-    "sea of data. What is the capital of France?";
+    "Write a Python function that reverses a list, and what is the capital of France?";
 
 struct AskArgs {
   std::string question = kDefaultQuestion;
