@@ -18,17 +18,24 @@ const char* chat_format_name(ChatFormat f) {
 namespace {
 
 // The literal system text a ChatML template emits when the conversation has none:
-// "<|im_start|>system\n...<|im_end|>" inside a Jinja string.
+// "<|im_start|>system\n...<|im_end|>" inside a Jinja string, its newline written as
+// a newline or as the escape \n. The first such span without Jinja in it: Qwen2.5's
+// template opens the system turn in its tools branch first, with the content as an
+// expression, and writes the literal default later.
 std::string embedded_default_system(const std::string& jinja) {
-  const std::string open = "<|im_start|>system\n";
-  size_t a = jinja.find(open);
-  if (a == std::string::npos) return "";
-  a += open.size();
-  size_t b = jinja.find("<|im_end|>", a);
-  if (b == std::string::npos) return "";
-  std::string s = jinja.substr(a, b - a);
-  // A Jinja expression (e.g. "{{ message['content'] }}") is not a literal default.
-  return s.find("{{") == std::string::npos && s.find("{%") == std::string::npos ? s : "";
+  for (const std::string open : {"<|im_start|>system\n", "<|im_start|>system\\n"}) {
+    for (size_t a = jinja.find(open); a != std::string::npos; a = jinja.find(open, a)) {
+      a += open.size();
+      const size_t b = jinja.find("<|im_end|>", a);
+      if (b == std::string::npos) break;
+      std::string s = jinja.substr(a, b - a);
+      // A Jinja expression (e.g. "{{ message['content'] }}") or a string's end is not a literal default.
+      if (s.find("{{") == std::string::npos && s.find("{%") == std::string::npos && s.find('\'') == std::string::npos &&
+          s.find('"') == std::string::npos)
+        return s;
+    }
+  }
+  return "";
 }
 
 }  // namespace
