@@ -23,6 +23,9 @@ root=$(cd "$here/../.." && pwd)
 build=$(cd "${2:-$root/build-fuzz}" && pwd)
 fixtures=$root/fixtures
 max_len=${FUZZ_MAX_LEN:-65536}
+# fuzz_experts_config resolves a config's relative model paths here, so that
+# configs that pass the parser reach the model and tokenizer checks.
+export CHORUS_FUZZ_MODEL_DIR=${CHORUS_FUZZ_MODEL_DIR:-$fixtures/models}
 
 shopt -s nullglob
 fuzzers=("$build"/fuzz/fuzz_*)
