@@ -274,7 +274,8 @@ class Layer:
 
 
 class Model:
-    """Config + per-layer weights (matrices are out x in) + embedding, final norm, classifier."""
+    """Config + per-layer weights (functions returning a Layer; matrices are out x in) +
+    embedding, final norm, classifier."""
 
     def __init__(self, config, embedding, layers, final_norm, classifier):
         self.config, self.embedding, self.layers = config, embedding, layers
@@ -312,7 +313,7 @@ def load_llama2c(path):
     take(seq_len, cfg.head_dim // 2)  # freq_cis_real: unused, RoPE is computed
     take(seq_len, cfg.head_dim // 2)  # freq_cis_imag
     classifier = embedding if shared_classifier else take(vocab_size, dim)
-    layers = [Layer(rms_att[l], wq[l], wk[l], wv[l], wo[l], rms_ffn[l], w1[l], w2[l], w3[l])
+    layers = [lambda l=l: Layer(rms_att[l], wq[l], wk[l], wv[l], wo[l], rms_ffn[l], w1[l], w2[l], w3[l])
               for l in range(n_layers)]
     return Model(cfg, embedding, layers, final_norm, classifier)
 
@@ -343,8 +344,7 @@ def load_gguf(path):
                  arch=arch,
                  head_dim=int(key("attention.key_length", 0)) or None,
                  sliding_window=int(key("attention.sliding_window", 0)))
-    layers = []
-    for l in range(cfg.n_layers):
+    def layer(l):
         p = f"blk.{l}."
         extra = {}
         if arch == "qwen2":
@@ -353,9 +353,12 @@ def load_gguf(path):
             extra = {"q_norm": w.get(p + "attn_q_norm.weight"), "k_norm": w.get(p + "attn_k_norm.weight"),
                      "post_attn_norm": w.get(p + "post_attention_norm.weight"),
                      "post_ffn_norm": w.get(p + "post_ffw_norm.weight")}
-        layers.append(Layer(*(w.get(p + n + ".weight") for n in (
+        return Layer(*(w.get(p + n + ".weight") for n in (
             "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
-            "ffn_norm", "ffn_gate", "ffn_down", "ffn_up")), **extra))
+            "ffn_norm", "ffn_gate", "ffn_down", "ffn_up")), **extra)
+
+    # Dequantized one layer at a time (float64 copies of every layer of a 1.5B model need 12 GB).
+    layers = [lambda l=l: layer(l) for l in range(cfg.n_layers)]
     classifier = w.get("output.weight") if w.has("output.weight") else embedding
     return Model(cfg, embedding, layers, w.get("output_norm.weight"), classifier)
 
@@ -416,7 +419,8 @@ def forward(model, tokens):
     x = model.embedding[np.asarray(tokens)]
     if cfg.arch == "gemma3":
         x = x * np.sqrt(cfg.dim)
-    for l, layer in enumerate(model.layers):
+    for l, load_layer in enumerate(model.layers):
+        layer = load_layer()
         local = cfg.local_layer(l)
         base = 10000.0 if local else cfg.rope_base
         h = rms_norm(x, layer.attn_norm, cfg.eps)
