@@ -327,8 +327,10 @@ void register_bench_tiers(CLI::App& bench, int& exit_code) {
                                             "and the swap time prefetch hides");
   cmd->add_option("--experts", a->experts, "experts.json: run the workload on these experts and budgets")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--sizes", a->sizes, "Synthetic expert sizes for the moves")->delimiter(',');
-  cmd->add_option("--workload-size", a->workload_size, "Size of each synthetic workload expert");
+  cmd->add_option("--sizes", a->sizes, "Synthetic expert sizes for the moves")->delimiter(',')
+      ->check(byte_size_in(1 << 20, 1ull << 40));
+  cmd->add_option("--workload-size", a->workload_size, "Size of each synthetic workload expert")->capture_default_str()
+      ->check(byte_size_in(1 << 20, 1ull << 40));
   cmd->add_option("--workload-experts", a->workload_experts, "Synthetic workload experts (2 fit resident)")
       ->check(integer_in(3, 26));
   cmd->add_option("--requests", a->requests, "Requests in the workload")->check(integer_in(1, 10000));

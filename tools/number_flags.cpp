@@ -8,6 +8,9 @@
 
 #include <fmt/format.h>
 
+#include "chorus/error.h"
+#include "runtime/byte_size.h"
+
 namespace chorus::cli {
 
 namespace {
@@ -65,6 +68,22 @@ CLI::Validator real_in(double lo, double hi) {
         return {};
       },
       fmt::format("NUMBER in {}..{}", lo, hi));
+}
+
+CLI::Validator byte_size_in(uint64_t lo, uint64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        uint64_t bytes = 0;
+        try {
+          bytes = runtime::parse_byte_size(text, text);
+        } catch (const Error& e) {
+          return e.what();
+        }
+        if (bytes < lo || bytes > hi)
+          return fmt::format("{} is out of range: {} to {}", text, runtime::format_byte_size(lo), runtime::format_byte_size(hi));
+        return {};
+      },
+      "SIZE");
 }
 
 int max_threads() {

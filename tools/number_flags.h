@@ -18,6 +18,9 @@ CLI::Validator non_negative_integer();
 // A finite number in [lo, hi] (NaN and infinities are refused).
 CLI::Validator real_in(double lo, double hi);
 
+// A byte count as configs write them ("512MiB", "1.5 GB", 1048576) in [lo, hi] bytes.
+CLI::Validator byte_size_in(uint64_t lo, uint64_t hi);
+
 // The most worker threads --threads accepts: 4 x the hardware threads (more
 // only slows OpenMP down, and a huge count makes libgomp allocate gigabytes).
 int max_threads();

@@ -67,6 +67,11 @@ numbers)  # 12: "not a number" and "out of range" are told apart, in words a per
   has "$err" "-3 is out of range"
   run 105 "$chorus" bench --model "$stories" --batch 0
   has "$err" "0 is out of range: 1 to 4096"
+  # sizes are checked before minutes of work, not after
+  run 105 "$chorus" bench tiers --workload-size abc
+  has "$err" "--workload-size: abc: "
+  run 105 "$chorus" bench tiers --sizes 50MB,0B
+  has "$err" "0B is out of range: 1.0 MiB to"
   ;;
 grammar_nesting)  # 2: 20,000 nested groups are an error with a position, not a stack overflow
   needs "$stories"

@@ -20,6 +20,7 @@
 #include "models/special_tokens.h"
 #include "models/utf8.h"
 #include "runtime/grammar.h"
+#include "runtime/paged_kv_cache.h"
 #include "tests/test_paths.h"
 
 namespace chorus {
@@ -165,6 +166,21 @@ TEST(ChatSpecialTokens, EveryFormatRendersAsBefore) {
   models::ChatTemplate llama2;
   llama2.format = ChatFormat::kLlama2;
   EXPECT_EQ(models::render_chat(llama2, {{"system", ""}, {"user", "U"}}), "[INST] <<SYS>>\n\n<</SYS>>\n\nU [/INST]");
+}
+
+TEST(KvPool, APoolLargerThanTheMachineIsRefusedBeforeAllocating) {
+  // 30 layers x 2 x 16 positions x 192 floats per block: 737 kB; a billion blocks is 737 TB.
+  runtime::PagedKvConfig config{30, 192, 16, 1 << 30, models::KvType::kF32};
+  try {
+    runtime::PagedKvCache cache(config);
+    FAIL() << "a 737 TB pool was allocated";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kResourceExhausted);
+    EXPECT_NE(std::string(e.what()).find("more than this machine's"), std::string::npos) << e.what();
+  }
+  config.n_blocks = 4;  // what fits is allocated as before
+  runtime::PagedKvCache small(config);
+  EXPECT_EQ(small.total_blocks(), 4);
 }
 
 // Answers every prompt with "ok", except prompts holding "FAIL".
