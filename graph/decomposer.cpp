@@ -1,6 +1,7 @@
 #include "graph/decomposer.h"
 
 #include <cctype>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -90,6 +91,20 @@ std::pair<std::string, std::string> strip_end_punctuation(std::string_view s) {
   return {body, end};
 }
 
+// The request's end punctuation for one of its parts: a question mark only on a
+// part that asks ("Write a function, and what is X?" gives "Write a function." and
+// "what is X?").
+std::string end_for(const std::string& part, const std::string& end) {
+  if (end.find('?') == std::string::npos) return end;
+  static const std::set<std::string> kAsking = {"what", "who", "whom", "whose", "where", "when", "why", "how",
+                                                "which", "is", "are", "was", "were", "do", "does", "did", "can",
+                                                "could", "would", "should", "will", "shall", "may", "has", "have"};
+  const std::vector<std::string> w = words(part);
+  std::string first = w.empty() ? "" : w.front();
+  for (char& c : first) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return kAsking.count(first) ? end : ".";
+}
+
 std::vector<std::string> split_conjunction(std::string_view sentence) {
   const auto [body, end] = strip_end_punctuation(sentence);
   const std::vector<std::string> parts = split_list(body);
@@ -108,10 +123,10 @@ std::vector<std::string> split_conjunction(std::string_view sentence) {
     const size_t item_words = words(parts.back()).size();
     if (first.size() <= item_words) return {trim(sentence)};
     const std::string head = join_words(first, 0, first.size() - item_words);
-    out.push_back(parts[0] + end);
-    for (size_t i = 1; i < parts.size(); ++i) out.push_back(head + " " + parts[i] + end);
+    out.push_back(parts[0] + end_for(parts[0], end));
+    for (size_t i = 1; i < parts.size(); ++i) out.push_back(head + " " + parts[i] + end_for(head, end));
   } else if (long_clauses) {
-    for (const std::string& p : parts) out.push_back(p + end);
+    for (const std::string& p : parts) out.push_back(p + end_for(p, end));
   } else {
     return {trim(sentence)};
   }

@@ -118,6 +118,9 @@ TEST(GraphDecomposer, SplitsEnumerationsConjunctionsAndQuestions) {
             (std::vector<std::string>{"Write a story about a dragon.", "describe a dream of a robot."}));
   EXPECT_EQ(split_question("What is the capital of France? Who wrote Hamlet?"),
             (std::vector<std::string>{"What is the capital of France?", "Who wrote Hamlet?"}));
+  // The question mark of the whole request stays on the parts that ask.
+  EXPECT_EQ(split_question("Write a Python function that reverses a list, and what is the capital of France?"),
+            (std::vector<std::string>{"Write a Python function that reverses a list.", "what is the capital of France?"}));
   // A short conjunction inside one request is not split.
   EXPECT_EQ(split_question("Why do people like salt and pepper?"), (std::vector<std::string>{"Why do people like salt and pepper?"}));
 
