@@ -1,5 +1,7 @@
 #include "models/architecture.h"
 
+#include "models/llama_config.h"
+
 #include <array>
 
 #include <fmt/format.h>
@@ -48,6 +50,29 @@ std::string supported_architectures() {
   std::vector<std::string_view> names;
   for (const Architecture& a : table()) names.push_back(a.name);
   return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::string describe_layer(const LlamaConfig& c) {
+  const Architecture& a = *c.arch;
+  int32_t local = 0;
+  for (int32_t l = 0; l < c.n_layers; ++l) local += c.layer_is_local(l);
+  std::string s = "rmsnorm > q k v";
+  if (a.qkv_bias) s += " +bias";
+  if (a.qk_norm) s += " > per-head q/k rmsnorm";
+  s += fmt::format(" > rope {} (base {:g})", a.rope == RopeStyle::kHalves ? "halves" : "adjacent pairs", c.rope_base);
+  s += fmt::format(" > attention (scale {:.4g}", c.scores_scale());
+  if (local > 0)
+    s += fmt::format("; {} of {} layers see the last {} positions, rope base {:g}", local, c.n_layers, c.sliding_window,
+                     a.rope_base_local);
+  s += ")";
+  if (a.post_attention_norm) s += " > rmsnorm";
+  s += " > + | rmsnorm > gate up > ";
+  s += a.ffn == FfnActivation::kGeluTanh ? "gelu_tanh(gate)*up" : "silu(gate)*up";
+  s += " > down";
+  if (a.post_ffn_norm) s += " > rmsnorm";
+  s += " > +";
+  if (a.scale_embedding) s = "embedding x sqrt(dim); " + s;
+  return s;
 }
 
 }  // namespace chorus::models

@@ -42,4 +42,9 @@ const Architecture* find_architecture(std::string_view name);
 // "llama, qwen2, gemma3": for error messages.
 std::string supported_architectures();
 
+struct LlamaConfig;
+// One layer's steps in order, for `chorus inspect`: e.g. "rmsnorm > q k v +bias >
+// rope halves (base 1e+06) > attention > + | rmsnorm > gate up > silu*up > down > +".
+std::string describe_layer(const LlamaConfig& c);
+
 }  // namespace chorus::models

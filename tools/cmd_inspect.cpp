@@ -1,5 +1,7 @@
 // chorus inspect: what a model file holds.
+#include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -33,6 +35,21 @@ nlohmann::json config_json(const models::ModelFile& f) {
           {"rms_eps", c.rms_eps}, {"tied_output", f.tied_output}};
 }
 
+// "q5_0 x133 (266.7 MB)", per type, most bytes first.
+std::vector<std::string> type_summary(const models::ModelFile& f) {
+  std::map<std::string, std::pair<int, uint64_t>> by_type;
+  for (const auto& t : f.tensors) {
+    auto& [count, bytes] = by_type[kernels::type_name(t.type)];
+    ++count;
+    bytes += t.bytes;
+  }
+  std::vector<std::pair<std::string, std::pair<int, uint64_t>>> v(by_type.begin(), by_type.end());
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
+  std::vector<std::string> out;
+  for (const auto& [type, cb] : v) out.push_back(fmt::format("{} x{} ({:.1f} MB)", type, cb.first, cb.second / 1e6));
+  return out;
+}
+
 int64_t elements(const models::TensorInfo& t) {
   int64_t n = 1;
   for (int64_t d : t.dims) n *= d;
@@ -52,7 +69,8 @@ int run_inspect(const InspectOptions& o) {
   if (o.json) {
     nlohmann::json j = {{"path", f.path}, {"format", f.format}, {"architecture", f.architecture}, {"name", f.name},
                         {"config", config_json(f)}, {"tensor_count", f.tensors.size()},
-                        {"tensor_bytes", f.tensor_bytes()}, {"parameters", params}};
+                        {"tensor_bytes", f.tensor_bytes()}, {"parameters", params}, {"types", type_summary(f)}};
+    if (models::find_architecture(f.architecture)) j["layer"] = models::describe_layer(f.config);
     if (f.gguf) {
       j["gguf_version"] = f.gguf->version();
       nlohmann::json md = nlohmann::json::object();
@@ -78,8 +96,10 @@ int run_inspect(const InspectOptions& o) {
   const models::LlamaConfig& c = f.config;
   fmt::print("dim {}  hidden {}  layers {}  heads {}  kv_heads {}  head_dim {}  vocab {}  context {}\n", c.dim,
              c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size, c.context_length);
-  fmt::print("rope dim {} base {}  rms eps {}  output {}\n\n", c.rope_dim, c.rope_base, c.rms_eps,
+  fmt::print("rope dim {} base {}  rms eps {}  output {}\n", c.rope_dim, c.rope_base, c.rms_eps,
              f.tied_output ? "tied to token_embd" : "separate");
+  if (models::find_architecture(f.architecture)) fmt::print("layer:         {}\n", models::describe_layer(c));
+  fmt::print("types:         {}\n\n", fmt::join(type_summary(f), ", "));
   if (f.gguf) {
     fmt::print("metadata ({} keys):\n", f.gguf->metadata().size());
     for (const auto& [k, v] : f.gguf->metadata())
