@@ -18,9 +18,13 @@ enum class ErrorCode {
 
 const char* error_code_name(ErrorCode code);
 
+// The message with each NUL byte written as \x00: what() is a C string, and a
+// NUL from a file's key or a JSON "\u0000" would cut the message short there.
+std::string message_without_nul(const std::string& message);
+
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message_without_nul(message)), code_(code) {}
   ErrorCode code() const { return code_; }
 
  private:

@@ -40,6 +40,12 @@ TEST(Printable, EscapesControlBytesNulAndInvalidUtf8) {
   EXPECT_EQ(printable("\xe2\x82"), "\\xe2\\x82");        // a cut sequence
 }
 
+TEST(ErrorMessage, ANulDoesNotCutTheMessageShort) {
+  using namespace std::string_literals;
+  const Error e(ErrorCode::kFormat, "config.json: expert 'a\0b': unknown field"s);
+  EXPECT_STREQ(e.what(), "config.json: expert 'a\\x00b': unknown field");
+}
+
 TEST(JsonText, InvalidUtf8BecomesReplacementCharacters) {
   const nlohmann::json j = {{"text", std::string("caf\xff\xfe!")}};
   EXPECT_THROW((void)j.dump(), nlohmann::json::type_error);  // what the writers did before
