@@ -93,7 +93,13 @@ void compare_fetched(const std::string& file, const std::string& ref_name, doubl
 TEST(ReferenceLogits, Qwen2Coder05B) { compare_fetched(kQwen05, "qwen2_0_5b", 1e-4); }
 TEST(ReferenceLogits, Qwen2Coder05BChat) { compare_fetched(kQwen05, "qwen2_0_5b_chat", 1e-4); }
 TEST(ReferenceLogits, Qwen2Coder15B) { compare_fetched(kQwen15, "qwen2_1_5b", 1e-4); }
+TEST(ReferenceLogits, Qwen2Coder05BInt8Activations) {
+  compare_fetched(kQwen05, "qwen2_0_5b", 5e-2, ActivationPrecision::kInt8);
+}
 TEST(ReferenceLogits, Gemma3_270M) { compare_fetched(kGemma3, "gemma3_270m", 1e-4); }
+TEST(ReferenceLogits, Gemma3_270MInt8Activations) {
+  compare_fetched(kGemma3, "gemma3_270m", 5e-2, ActivationPrecision::kInt8);
+}
 // 532 tokens: past the 512-position window of the sliding-window layers.
 TEST(ReferenceLogits, Gemma3_270MPastSlidingWindow) { compare_fetched(kGemma3, "gemma3_270m_long", 1e-4); }
 
