@@ -12,7 +12,9 @@ namespace chorus::models {
 // directory, not a file" or "... is not a regular file" (kInvalidArgument).
 void require_regular_file(const std::string& path, std::string_view what);
 
-// The whole file's bytes, after require_regular_file; kIo when it cannot be read.
+// The whole file's bytes; kIo when it cannot be read. A missing path or a
+// directory is refused as above; a pipe or a device is read (`--prompts
+// <(...)`, /dev/stdin), since nothing here needs to map or seek it.
 std::string read_whole_file(const std::string& path, std::string_view what);
 
 }  // namespace chorus::models

@@ -154,8 +154,11 @@ paths)  # 6: a directory or a missing file is named as such
   has "$err" "directory"
   printf '{"experts": [{"name": "tiny", "model": "%s", "tokenizer": "%s", "categories": ["stories"]}]}' \
     "$stories" "${stories%/*}/tok512.bin" > "$tmp/good.json"
-  run 1 "$chorus" ask --experts "$tmp/good.json" --plan /dev/null
-  has "$err" "/dev/null: plan file: is not a regular file"
+  run 1 "$chorus" ask --experts "$tmp/good.json" --plan /dev/null   # read (a device), but empty
+  has "$err" "/dev/null: not valid JSON"
+  # a pipe is a file to read: --prompts <(...) works
+  run 0 "$chorus" generate --model "$stories" --prompts <(printf 'Once\nThe cat\n') -n 2 --temp 0
+  has "$err" "2 prompts"
   # Files to write: a directory, or a folder that does not exist, is refused before any work.
   run 105 "$chorus" synth --preset llama-15m --out "$tmp"
   has "$err" "--out: $tmp is a directory, not a file"

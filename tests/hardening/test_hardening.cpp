@@ -70,6 +70,9 @@ TEST(FileKind, SaysWhatAPathIsWhenItIsNotAFile) {
   std::ofstream(dir + "/f") << "bytes";
   EXPECT_EQ(message(dir + "/f"), "no error");
   EXPECT_EQ(models::read_whole_file(dir + "/f", "x"), "bytes");
+  // Reading a whole file needs no mapping: a device or a pipe is read, a directory is still refused.
+  EXPECT_EQ(models::read_whole_file("/dev/null", "x"), "");
+  EXPECT_THROW(models::read_whole_file(dir, "x"), Error);
 }
 
 std::string grammar_error(const std::string& text) {
