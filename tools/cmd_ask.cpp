@@ -93,9 +93,11 @@ void print_text(const graph::Plan& plan, const graph::CompositionResult& r, bool
       std::string route;
       if (n.route) route = fmt::format(" [router: category {} p={:.2f}{}]", n.route->category, n.route->confidence,
                                        n.route->fallback ? ", fallback" : "");
-      std::printf("- %s (wave %d, expert %s)%s deps=[%s]: %s\n", n.id.c_str(), n.wave,
-                  n.expert.empty() ? "-" : n.expert.c_str(), route.c_str(),
-                  fmt::format("{}", fmt::join(plan.nodes[i].deps, ",")).c_str(), graph::node_status_name(n.status));
+      // Ids, experts and categories come from the plan, config and router files: escaped.
+      const std::string header = fmt::format("- {} (wave {}, expert {}){} deps=[{}]: {}", n.id, n.wave,
+                                             n.expert.empty() ? "-" : n.expert, route,
+                                             fmt::join(plan.nodes[i].deps, ","), graph::node_status_name(n.status));
+      std::printf("%s\n", models::printable(header).c_str());
       // A join's output is its rendered prompt, and the last node's is the answer: each text once.
       const bool join = plan.nodes[i].expert == graph::kJoinExpert && n.status == graph::NodeStatus::kDone;
       const bool last = i + 1 == plan.nodes.size();

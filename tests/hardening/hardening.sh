@@ -138,6 +138,13 @@ EOF
   run 0 "$chorus" inspect --model "$tmp/esc_name.gguf"
   grep -q $'\x1b' "$tmp/out" && fail "inspect printed a raw ESC byte"
   has "$out" 'name:          \x1b[31m'
+  # a plan's node id with ESC, listed by ask --verbose
+  printf '{"experts": [{"name": "tiny", "model": "%s", "tokenizer": "%s", "categories": ["stories"],
+    "generation": {"max_tokens": 2, "temperature": 0}}]}' "${stories_gguf%/*}/stories260K.bin" "${stories_gguf%/*}/tok512.bin" > "$tmp/experts.json"
+  printf '{"nodes": [{"id": "a\\u001b[31m", "prompt": "{{question}}", "expert": "tiny", "deps": []}]}' > "$tmp/plan.json"
+  run 0 "$chorus" ask Once --experts "$tmp/experts.json" --plan "$tmp/plan.json" --verbose
+  grep -q $'\x1b' "$tmp/out" && fail "ask --verbose printed a raw ESC byte"
+  has "$out" '- a\x1b[31m (wave 0, expert tiny)'
   run 1 "$chorus" inspect --model "$tmp/bad_key.gguf"
   grep -q $'\x1b' "$tmp/err" && fail "the error printed a raw ESC byte"
   has "$err" 'gen\x1b[2J\x00.nam'
