@@ -14,11 +14,13 @@
 
 #include "chorus/error.h"
 #include "graph/executor.h"
+#include "graph/plan.h"
 #include "models/chat_template.h"
 #include "models/file_kind.h"
 #include "models/json_text.h"
 #include "models/special_tokens.h"
 #include "models/utf8.h"
+#include "runtime/expert_registry.h"
 #include "runtime/grammar.h"
 #include "runtime/paged_kv_cache.h"
 #include "tests/test_paths.h"
@@ -73,6 +75,26 @@ TEST(FileKind, SaysWhatAPathIsWhenItIsNotAFile) {
   // Reading a whole file needs no mapping: a device or a pipe is read, a directory is still refused.
   EXPECT_EQ(models::read_whole_file("/dev/null", "x"), "");
   EXPECT_THROW(models::read_whole_file(dir, "x"), Error);
+}
+
+TEST(JsonInputs, ANumberTooLargeForADoubleIsAFormatErrorNamingTheFile) {
+  // nlohmann throws out_of_range (not parse_error) here: it escaped the parsers as a bare exception.
+  try {
+    (void)graph::parse_plan(R"({"nodes": [{"id": "a", "prompt": "x", "expert": "e", "deps": [],
+                                           "generation": {"temperature": 1e400}}]})",
+                            "plan.json", {{"e"}, {}});
+    FAIL() << "parsed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kFormat);
+    EXPECT_NE(std::string(e.what()).find("plan.json: not valid JSON"), std::string::npos) << e.what();
+  }
+  try {
+    (void)runtime::parse_expert_registry(R"({"experts": [], "store": {"resident_bytes": 1e400}})", "experts.json", ".");
+    FAIL() << "parsed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kFormat);
+    EXPECT_NE(std::string(e.what()).find("experts.json: not valid JSON"), std::string::npos) << e.what();
+  }
 }
 
 std::string grammar_error(const std::string& text) {
