@@ -14,19 +14,15 @@ namespace chorus::models {
 
 namespace {
 
-void add_bias(float* x, const float* b, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] += b[i];
+// RMSNorm of n consecutive rows of `width` values (token rows, or one token's
+// heads); in may be out: rmsnorm reads a row whole before writing it.
+void norm_rows(const float* in, const float* weight, float* out, int64_t n, int64_t width, float eps) {
+  for (int64_t r = 0; r < n; ++r) kernels::rmsnorm(in + r * width, weight, out + r * width, width, eps);
 }
 
 }  // namespace
 
 LlamaModel::LlamaModel(const LlamaConfig& config) : config_(config) {}
-
-// In place, one row of dim at a time (rmsnorm reads a row whole before writing it).
-void LlamaModel::norm_rows(float* rows, const float* weight, int64_t n_rows) const {
-  for (int64_t r = 0; r < n_rows; ++r)
-    kernels::rmsnorm(rows + r * config_.dim, weight, rows + r * config_.dim, config_.dim, config_.rms_eps);
-}
 
 void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceChunk> batch, KvState& kv,
                          std::vector<float>& logits) {
@@ -80,7 +76,7 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LlamaLayerWeights& w = weights.layers[l];
-    for (r = 0; r < n_rows; ++r) kernels::rmsnorm(&s_.x[r * dim], w.attn_norm, &s_.xn[r * dim], dim, c.rms_eps);
+    norm_rows(s_.x.data(), w.attn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
     const kernels::MatmulOutput qkv[] = {{&w.wq, s_.q.data()}, {&w.wk, s_.k.data()}, {&w.wv, s_.v.data()}};
     kernels::matmul_shared_input(qkv, s_.xn.data(), n_rows);
     const float rope_base = c.layer_rope_base(l);
@@ -89,13 +85,13 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
       float* k = &s_.k[r * kv_dim];
       float* v = &s_.v[r * kv_dim];
       if (w.bq) {
-        add_bias(q, w.bq, q_dim);
-        add_bias(k, w.bk, kv_dim);
-        add_bias(v, w.bv, kv_dim);
+        kernels::axpy_f32(1.0f, w.bq, q, q_dim);
+        kernels::axpy_f32(1.0f, w.bk, k, kv_dim);
+        kernels::axpy_f32(1.0f, w.bv, v, kv_dim);
       }
       if (w.q_norm) {
-        for (int64_t h = 0; h < c.n_heads; ++h) kernels::rmsnorm(q + h * hd, w.q_norm, q + h * hd, hd, c.rms_eps);
-        for (int64_t h = 0; h < c.n_kv_heads; ++h) kernels::rmsnorm(k + h * hd, w.k_norm, k + h * hd, hd, c.rms_eps);
+        norm_rows(q, w.q_norm, q, c.n_heads, hd, c.rms_eps);
+        norm_rows(k, w.k_norm, k, c.n_kv_heads, hd, c.rms_eps);
       }
       if (a.rope == RopeStyle::kHalves) {
         kernels::rope_halves(q, c.n_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
@@ -108,10 +104,10 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
     }
     attention(l, n_rows, kv);
     kernels::matmul(w.wo, s_.att.data(), n_rows, s_.xn.data());
-    if (w.post_attention_norm) norm_rows(s_.xn.data(), w.post_attention_norm, n_rows);
+    if (w.post_attention_norm) norm_rows(s_.xn.data(), w.post_attention_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
     for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];
 
-    for (r = 0; r < n_rows; ++r) kernels::rmsnorm(&s_.x[r * dim], w.ffn_norm, &s_.xn[r * dim], dim, c.rms_eps);
+    norm_rows(s_.x.data(), w.ffn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
     const kernels::MatmulOutput gate_up[] = {{&w.w_gate, s_.gate.data()}, {&w.w_up, s_.up.data()}};
     kernels::matmul_shared_input(gate_up, s_.xn.data(), n_rows);
     if (a.ffn == FfnActivation::kGeluTanh)
@@ -119,7 +115,7 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
     else
       kernels::silu_mul(s_.gate.data(), s_.up.data(), n_rows * hid);
     kernels::matmul(w.w_down, s_.gate.data(), n_rows, s_.xn.data());
-    if (w.post_ffn_norm) norm_rows(s_.xn.data(), w.post_ffn_norm, n_rows);
+    if (w.post_ffn_norm) norm_rows(s_.xn.data(), w.post_ffn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
     for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];
   }
 

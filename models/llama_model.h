@@ -41,7 +41,6 @@ class LlamaModel {
     std::vector<int32_t> row_seq, row_pos;
   };
   void attention(int layer, int64_t n_rows, KvState& kv);
-  void norm_rows(float* rows, const float* weight, int64_t n_rows) const;
 
 
   LlamaConfig config_;
