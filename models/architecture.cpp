@@ -1,25 +1,26 @@
 #include "models/architecture.h"
 
-#include "models/llama_config.h"
-
 #include <array>
 
 #include <fmt/format.h>
+
+#include "models/llama_config.h"
 
 namespace chorus::models {
 
 namespace {
 
-// Keys every family reads (or may carry without changing the math).
-#define CHORUS_COMMON_KEYS                                                                                   \
-  "context_length", "embedding_length", "block_count", "feed_forward_length", "attention.head_count",        \
-      "attention.head_count_kv", "attention.layer_norm_rms_epsilon", "rope.freq_base", "rope.dimension_count", \
-      "vocab_size", "attention.key_length", "attention.value_length"
+// Keys under "{name}." that every family reads (or may carry without changing the math).
+constexpr std::array<std::string_view, 12> kCommonKeys = {
+    "context_length",          "embedding_length",      "block_count",
+    "feed_forward_length",     "attention.head_count",  "attention.head_count_kv",
+    "attention.layer_norm_rms_epsilon", "rope.freq_base", "rope.dimension_count",
+    "vocab_size",              "attention.key_length",  "attention.value_length"};
 
 const std::array<Architecture, 3>& table() {
   static const std::array<Architecture, 3> archs = {
-      Architecture{.name = "llama", .keys = {CHORUS_COMMON_KEYS}},
-      Architecture{.name = "qwen2", .rope = RopeStyle::kHalves, .qkv_bias = true, .keys = {CHORUS_COMMON_KEYS}},
+      Architecture{.name = "llama"},
+      Architecture{.name = "qwen2", .rope = RopeStyle::kHalves, .qkv_bias = true},
       // Gemma 3: every sixth layer global, the others a sliding window with rope base 10,000
       // (Hugging Face's rope_local_base_freq; the GGUF carries only the global base).
       Architecture{.name = "gemma3",
@@ -31,14 +32,20 @@ const std::array<Architecture, 3>& table() {
                    .scale_embedding = true,
                    .sliding_window_pattern = 6,
                    .rope_base_local = 10000.0f,
-                   .keys = {CHORUS_COMMON_KEYS, "attention.sliding_window"}},
+                   .extra_keys = {"attention.sliding_window"}},
   };
   return archs;
 }
 
-#undef CHORUS_COMMON_KEYS
-
 }  // namespace
+
+bool Architecture::reads_key(std::string_view key) const {
+  for (std::string_view k : kCommonKeys)
+    if (k == key) return true;
+  for (std::string_view k : extra_keys)
+    if (k == key) return true;
+  return false;
+}
 
 const Architecture* find_architecture(std::string_view name) {
   for (const Architecture& a : table())

@@ -32,9 +32,12 @@ struct Architecture {
   // last `{arch}.attention.sliding_window` positions and rotates by rope_base_local.
   int32_t sliding_window_pattern = 0;  // 0: every layer is global
   float rope_base_local = 0;           // fixed by the family (not in its GGUF files)
-  // Metadata keys under "{name}." that this family reads (all others are refused:
-  // an unknown key may change the math).
-  std::vector<std::string_view> keys;
+  // Keys under "{name}." that this family reads beyond those every family reads.
+  std::vector<std::string_view> extra_keys;
+
+  // Whether the family reads "{name}.<key>"; a key it does not read is refused
+  // (it may change the math: rope scaling, soft-capping, experts).
+  bool reads_key(std::string_view key) const;
 };
 
 // The architecture named `name`, or nullptr.

@@ -36,10 +36,7 @@ void refuse_unknown_keys(const GgufFile& gguf, const Architecture& arch) {
   const std::string prefix = std::string(arch.name) + ".";
   for (const auto& [key, value] : gguf.metadata()) {
     if (key.compare(0, prefix.size(), prefix) != 0) continue;
-    const std::string_view rest = std::string_view(key).substr(prefix.size());
-    bool known = false;
-    for (std::string_view k : arch.keys) known |= k == rest;
-    if (!known)
+    if (!arch.reads_key(std::string_view(key).substr(prefix.size())))
       throw Error(ErrorCode::kUnsupported,
                   fmt::format("{}: metadata '{}' is not understood by chorus's {} forward pass (it may change the "
                               "math, so the file is refused)", gguf.path(), key, arch.name));
