@@ -17,6 +17,19 @@ const char* chat_format_name(ChatFormat f) {
 
 namespace {
 
+// Whether a span of Jinja source holds a string's end and a '+': a quote with a
+// '+' beside it (spaces between). An apostrophe inside the text has none.
+bool concatenates(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\'' && s[i] != '"') continue;
+    size_t before = i, after = i + 1;
+    while (before > 0 && s[before - 1] == ' ') --before;
+    while (after < s.size() && s[after] == ' ') ++after;
+    if ((before > 0 && s[before - 1] == '+') || (after < s.size() && s[after] == '+')) return true;
+  }
+  return false;
+}
+
 // The literal system text a ChatML template emits when the conversation has none:
 // "<|im_start|>system\n...<|im_end|>" inside a Jinja string, its newline written as
 // a newline or as the escape \n. The first such span without Jinja in it: Qwen2.5's
@@ -29,10 +42,9 @@ std::string embedded_default_system(const std::string& jinja) {
       const size_t b = jinja.find("<|im_end|>", a);
       if (b == std::string::npos) break;
       std::string s = jinja.substr(a, b - a);
-      // A Jinja expression (e.g. "{{ message['content'] }}") or a string's end is not a literal default.
-      if (s.find("{{") == std::string::npos && s.find("{%") == std::string::npos && s.find('\'') == std::string::npos &&
-          s.find('"') == std::string::npos)
-        return s;
+      // A Jinja statement or expression ("{{ message['content'] }}"), or a string
+      // concatenated with one ("'\n' + messages[0]['content'] + '"), is not a literal default.
+      if (s.find("{{") == std::string::npos && s.find("{%") == std::string::npos && !concatenates(s)) return s;
     }
   }
   return "";

@@ -30,6 +30,13 @@ TEST(ChatTemplate, DefaultSystemAfterAnExpressionAndWithAnEscapedNewline) {
   EXPECT_EQ(t.default_system, "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.");
 }
 
+TEST(ChatTemplate, DefaultSystemMayHoldAnApostrophe) {
+  const auto t = detect_chat_template(
+      "{% if messages[0]['role'] != 'system' %}{{ \"<|im_start|>system\\nYou're a careful assistant.<|im_end|>\\n\" }}"
+      "{% endif %}");
+  EXPECT_EQ(t.default_system, "You're a careful assistant.");
+}
+
 TEST(ChatTemplate, NoLiteralDefaultMeansNone) {
   const auto t = detect_chat_template(
       "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}{% endfor %}"
