@@ -27,6 +27,7 @@
 #include "tools/commands.h"
 #include "tools/path_flags.h"
 #include "tools/number_flags.h"
+#include "tools/fixture_path.h"
 #include "tools/runtime_flags.h"
 
 namespace chorus::cli {
@@ -47,12 +48,6 @@ struct AskArgs {
 
 // The bundled files sit beside the build folder: <repo>/build/chorus reads
 // <repo>/configs/default.json and <build>/default_router.bin (built by configs/CMakeLists.txt).
-std::filesystem::path executable_dir() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::filesystem::current_path() : exe.parent_path();
-}
-
 std::string default_experts() {
   for (const auto& p : {executable_dir() / "../configs/default.json", std::filesystem::path("configs/default.json")})
     if (std::filesystem::exists(p)) return p.lexically_normal().string();

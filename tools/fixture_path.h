@@ -3,9 +3,13 @@
 // tokenizer `chorus bench tiers` gives its synthetic experts.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 namespace chorus::cli {
+
+// The folder of the running chorus program (the current folder when /proc is not there).
+std::filesystem::path executable_dir();
 
 // fixtures/<relative>, from the first of: $CHORUS_FIXTURE_DIR; fixtures/ beside
 // the build folder (<repo>/build/chorus -> <repo>/fixtures); an installed copy
