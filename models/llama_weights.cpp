@@ -63,11 +63,16 @@ class Binder {
 
 }  // namespace
 
-LlamaWeights bind_llama_weights(const ModelFile& f) {
+const Architecture& require_architecture(const ModelFile& f) {
   const Architecture* arch = find_architecture(f.architecture);
   if (!arch)
     throw Error(ErrorCode::kUnsupported, fmt::format("{}: general.architecture '{}' is not supported (supported: {})",
                                                      f.path, f.architecture, supported_architectures()));
+  return *arch;
+}
+
+LlamaWeights bind_llama_weights(const ModelFile& f) {
+  const Architecture* arch = &require_architecture(f);
   const LlamaConfig& c = f.config;
   Binder b(f);
   LlamaWeights w;

@@ -36,4 +36,7 @@ struct LlamaWeights {
 // part of the math that chorus leaves out).
 LlamaWeights bind_llama_weights(const ModelFile& file);
 
+// The file's architecture; throws kUnsupported naming it and the supported ones.
+const Architecture& require_architecture(const ModelFile& file);
+
 }  // namespace chorus::models

@@ -16,9 +16,7 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
                        std::optional<kernels::GgmlType> dtype) {
   LoadedModel m;
   m.file = models::open_model_file(model_path);
-  if (!models::find_architecture(m.file.architecture))
-    throw Error(ErrorCode::kUnsupported, fmt::format("{}: architecture '{}' is not supported (supported: {})", model_path,
-                                                     m.file.architecture, models::supported_architectures()));
+  models::require_architecture(m.file);  // before the tokenizer, whose size check would mislead
   const bool embedded = m.file.gguf && m.file.gguf->has("tokenizer.ggml.model");
   if (!tokenizer_path.empty() || !embedded) {
     const std::string tok = tokenizer_path.empty() ? find_llama2c_tokenizer(m.file) : tokenizer_path;
