@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "chorus/export.h"
+
 namespace chorus {
 
 enum class ErrorCode {
@@ -14,15 +16,16 @@ enum class ErrorCode {
   kResourceExhausted = 5,  // a budget or pool ran out
   kNotFound = 6,         // a named thing (tensor, key, expert) does not exist
   kInternal = 7,         // a bug in chorus
+  kCancelled = 8,        // the caller stopped the work (a callback returned false, a cancel flag)
 };
 
-const char* error_code_name(ErrorCode code);
+CHORUS_API const char* error_code_name(ErrorCode code);
 
 // The message with each NUL byte written as \x00: what() is a C string, and a
 // NUL from a file's key or a JSON "\u0000" would cut the message short there.
-std::string message_without_nul(const std::string& message);
+CHORUS_API std::string message_without_nul(const std::string& message);
 
-class Error : public std::runtime_error {
+class CHORUS_API Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message_without_nul(message)), code_(code) {}
   ErrorCode code() const { return code_; }
