@@ -94,7 +94,8 @@ std::vector<NodeRun> EngineBackend::run_batch(const std::string& expert, const s
     request.max_tokens = jobs[k].generation.max_tokens.value_or(rt.spec->generation.max_tokens);
     request.sampling = sampling_for(rt.spec->generation, jobs[k].generation);
     request.grammar = jobs[k].grammar;
-    request.on_token = [&timings, k](runtime::RequestId, int32_t, const std::string&) {
+    request.on_token = [&timings, &jobs, k](runtime::RequestId, int32_t, const std::string& piece) {
+      if (jobs[k].on_piece) jobs[k].on_piece(piece);
       Timing& t = timings[k];
       t.last = Clock::now();
       if (!t.any) t.first = t.last;

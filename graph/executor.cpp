@@ -162,7 +162,11 @@ class PlanRun {
 
   void run_group(const std::string& expert, const std::vector<size_t>& nodes) {
     std::vector<NodeJob> jobs;
-    for (size_t i : nodes) jobs.push_back(NodeJob{plan_.nodes[i].id, result_.nodes[i].prompt, plan_.nodes[i].generation});
+    for (size_t i : nodes) {
+      jobs.push_back(NodeJob{plan_.nodes[i].id, result_.nodes[i].prompt, plan_.nodes[i].generation});
+      if (options_.on_piece)
+        jobs.back().on_piece = [this, id = plan_.nodes[i].id](const std::string& piece) { options_.on_piece(id, piece); };
+    }
     const double t0 = now();
     std::vector<NodeRun> runs;
     std::string batch_error;

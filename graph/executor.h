@@ -36,6 +36,8 @@ struct ExecutorOptions {
   // One node at a time: no batching of a wave's nodes, no prefetch — the
   // baseline that `chorus bench compose` compares the executor against.
   bool sequential = false;
+  // Streams every node's generated pieces as they come, on the caller's thread; may be empty.
+  std::function<void(const std::string& node_id, const std::string& piece)> on_piece;
 };
 
 enum class NodeStatus { kDone, kFailed, kSkipped };

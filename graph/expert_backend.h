@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@ struct NodeJob {
   std::string prompt;  // rendered: no placeholders left
   NodeGeneration generation;
   std::shared_ptr<const runtime::Grammar> grammar = nullptr;  // constrains the output (the planner's plan), or null
+  // Receives each generated piece as it comes (streaming), on the thread that called run_batch; may be empty.
+  std::function<void(const std::string& piece)> on_piece;
 };
 
 struct NodeRun {

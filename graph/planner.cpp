@@ -1,5 +1,7 @@
 #include "graph/planner.h"
 
+#include <nlohmann/json.hpp>
+
 #include <memory>
 
 #include <fmt/format.h>
@@ -32,6 +34,11 @@ std::string planner_prompt(std::string_view question, const PlanVocabulary& voca
       "\"deps\": []}}]}}\n\n"
       "Request: {}\nPlan:",
       names(vocabulary.categories), question);
+}
+
+nlohmann::json to_json(const PlannerOutcome& p) {
+  return {{"source", p.source}, {"expert", p.expert}, {"output", p.model_output}, {"fallback_reason", p.fallback_reason},
+          {"seconds", p.seconds}, {"generated_tokens", p.generated_tokens}};
 }
 
 PlannerOutcome plan_with_expert(std::string_view question, const std::string& expert, ExpertBackend& backend,

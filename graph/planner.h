@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "graph/expert_backend.h"
 #include "graph/plan.h"
 
@@ -35,6 +37,8 @@ std::string planner_prompt(std::string_view question, const PlanVocabulary& voca
 
 // Runs the planner expert through the backend (one greedy, grammar-constrained job).
 // A backend failure falls back to the decomposer like a rejected plan.
+nlohmann::json to_json(const PlannerOutcome& p);
+
 PlannerOutcome plan_with_expert(std::string_view question, const std::string& expert, ExpertBackend& backend,
                                 const PlanVocabulary& vocabulary, const PlannerOptions& options = {});
 

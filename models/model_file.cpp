@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "chorus/error.h"
+#include "models/file_kind.h"
 
 namespace chorus::models {
 
@@ -27,6 +28,7 @@ uint64_t ModelFile::tensor_bytes() const {
 }
 
 ModelFile open_model_file(const std::string& path) {
+  require_regular_file(path, "model");  // a missing file is kNotFound, a directory or a pipe is refused by name
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw Error(ErrorCode::kIo, fmt::format("{}: cannot open", path));
   char magic[4] = {};

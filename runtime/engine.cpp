@@ -91,6 +91,11 @@ const RequestResult& Engine::result(RequestId id) const {
   return it->second;
 }
 
+void Engine::release(RequestId id) {
+  if (seqs_.count(id)) throw Error(ErrorCode::kInvalidArgument, fmt::format("engine: request {} is still active", id));
+  results_.erase(id);
+}
+
 void Engine::finish(Sequence& s, RequestState state, const std::string& reason) {
   RequestResult& r = results_[s.id];
   r.state = state;

@@ -87,7 +87,12 @@ class Engine {
   void run_until_idle(const models::LlamaWeights& weights);
 
   bool idle() const { return waiting_.empty() && running_.empty(); }
+  int32_t waiting_count() const { return static_cast<int32_t>(waiting_.size()); }
+  int32_t running_count() const { return static_cast<int32_t>(running_.size()); }
   const RequestResult& result(RequestId id) const;
+  // Forgets a request that is no longer waiting or running (a long-lived
+  // engine would otherwise keep every result); an unknown id is ignored.
+  void release(RequestId id);
   const EngineStats& stats() const { return stats_; }
   const PagedKvCache& kv() const { return kv_; }
 

@@ -84,12 +84,20 @@ TEST(Llama2cFile, AbsurdHeaderFieldsAreNamed) {
   expect_error(write_temp("heads.bin", b), "does not divide dim");
 }
 
-TEST(ModelFile, MissingFileIsAnIoError) {
+TEST(ModelFile, MissingFileIsNotFoundAndADirectoryIsRefused) {
   try {
     chorus::models::open_model_file("/nonexistent/model.gguf");
     FAIL();
   } catch (const chorus::Error& e) {
-    EXPECT_EQ(e.code(), chorus::ErrorCode::kIo);
+    EXPECT_EQ(e.code(), chorus::ErrorCode::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/model.gguf: model: does not exist"), std::string::npos) << e.what();
+  }
+  try {
+    chorus::models::open_model_file("/tmp");
+    FAIL();
+  } catch (const chorus::Error& e) {
+    EXPECT_EQ(e.code(), chorus::ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
   }
 }
 

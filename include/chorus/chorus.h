@@ -118,7 +118,23 @@ CHORUS_API chorus_status chorus_detokenize(const chorus_model* model, const int3
                                            char** out_text);
 CHORUS_API void chorus_tokens_free(int32_t* tokens);
 
+/* What a model file holds, as JSON (architecture, config, metadata, tensors); reads its header only. */
+CHORUS_API chorus_status chorus_describe_model_file(const char* path, char** out_json);
+
+typedef struct {
+  uint32_t struct_size;   /* sizeof(chorus_composer_params) as the caller knows it */
+  const char* router;     /* router file from `chorus train-router`; NULL = none (nodes routed by text are refused) */
+  int32_t threads;        /* 0 = all cores */
+  const char* activations; /* "f32" (default) | "int8" */
+  int32_t max_running;    /* sequences batched per expert; default 8 */
+  int32_t max_context;    /* positions per sequence; default 512 */
+} chorus_composer_params;
+
 CHORUS_API chorus_status chorus_composer_open(const char* experts_config_path, chorus_composer** out);
+CHORUS_API chorus_composer_params chorus_composer_params_default(void);
+CHORUS_API chorus_status chorus_composer_params_init(chorus_composer_params* params, uint32_t struct_size);
+CHORUS_API chorus_status chorus_composer_open_with(const char* experts_config_path, const chorus_composer_params* params,
+                                                   chorus_composer** out);
 /* out_json: {"answer": ..., "ok": ..., "nodes": [...], "failures": [...], "plan": ..., "waves": ..., ...} */
 CHORUS_API chorus_status chorus_ask(chorus_composer* composer, const char* question, char** out_json);
 CHORUS_API void chorus_composer_close(chorus_composer* composer);

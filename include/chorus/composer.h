@@ -41,13 +41,17 @@ struct AskParams {
   std::string plan_path;         // a plan file instead of a planner
   bool skip_failed_dependants = false;  // false: dependants run with "[node ID failed: why]" for its output
   std::string trace_path;        // write a Chrome/Perfetto trace here
-  TokenCallback on_final_token;  // streams the final node's tokens, on the calling thread
+  // Streams the final node's pieces as they come, on the calling thread
+  // (TokenEvent::token is -1: a composition streams text); false stops the
+  // streaming, not the answer.
+  TokenCallback on_final_token;
 };
 
 struct NodeOutcome {
   std::string id;
-  std::string expert;
-  std::string status;            // "done" | "failed" | "skipped" | ...
+  std::string expert;            // "join" for a node that only joins its dependencies' outputs
+  std::vector<std::string> deps;
+  std::string status;            // "done" | "failed" | "skipped"
   std::string prompt;
   std::string output;
   std::string error;
@@ -60,8 +64,18 @@ struct NodeOutcome {
   double seconds = 0.0;
 };
 
+// Where the plan came from.
+struct PlannerReport {
+  std::string source;            // "model" | "rules" | "trivial" | "file"
+  std::string expert;            // with "model" (or "rules" after the model's plan was rejected)
+  std::string fallback_reason;   // why the model's plan was rejected
+  double seconds = 0.0;
+  int32_t generated_tokens = 0;
+};
+
 struct AskResult {
   std::string answer;
+  PlannerReport planner;
   bool ok = false;                    // the final node and every node it depends on finished
   std::vector<NodeOutcome> nodes;     // in plan order
   std::vector<std::string> failures;  // "node: why", for each failed node the answer depends on

@@ -33,9 +33,11 @@ struct ModelOptions {
   std::string activations;       // "f32" (exact, the default) | "int8" (integer dot products, faster)
   std::string dtype;             // "" = the file's weight types; "q8_0", "q4_0", ... = quantize f32/f16 on load
   std::string tokenizer;         // llama2.c tokenizer.bin; "" = the GGUF's vocabulary or one found beside the file
-  int32_t context = 0;           // positions per sequence (prompt + answer); 0 = min(the model's, 4096)
+  int32_t context = 0;           // positions per sequence (prompt + answer); 0 = min(the model's, 4096);
+                                 // more than the model's is the model's
   int32_t max_running = 16;      // sequences decoded together in one batch
-  int64_t kv_budget_bytes = 0;   // KV pool size; 0 = enough for max_running sequences of `context`, at most 1 GiB
+  int64_t kv_budget_bytes = 0;   // KV pool size; 0 = max_running sequences of `context` up to 1 GiB, and
+                                 // always one (more sequences than fit wait or are preempted and recomputed)
 };
 
 struct ChatMessage {
@@ -74,6 +76,7 @@ struct GenerateParams {
   bool special_in_prompt = false;  // read control tokens written in the text as control tokens
   bool truncate_prompt = false;    // keep the last tokens of a prompt too long for the context
   std::string grammar;             // GBNF text constraining the output ("" = none)
+  std::string grammar_name = "grammar";  // names it in errors ("plan.gbnf:3:14: ...")
   std::vector<std::string> stop;   // stop strings: generation ends before the first one (finish_reason "stop")
   int32_t logprobs = 0;            // > 0: each token's log-probability and this many alternatives
                                    // (the model's distribution before sampling penalties)
@@ -88,7 +91,7 @@ struct GenerateResult {
   std::vector<float> logprobs;          // per token, with GenerateParams::logprobs > 0
   int32_t prompt_tokens = 0;
   int32_t reused_prompt_tokens = 0;     // served from a prefix another request computed
-  bool prompt_truncated = false;
+  int32_t dropped_prompt_tokens = 0;   // cut by truncate_prompt
   // "eos", "max_tokens", "stop", "context", "grammar", "cancelled"
   std::string finish_reason;
   double queue_seconds = 0.0;           // submitted → first forward pass with this request
@@ -128,7 +131,19 @@ struct EngineLoad {
   int64_t steps = 0;              // forward passes so far
   int64_t prompt_tokens = 0;      // computed prompt positions so far
   int64_t generated_tokens = 0;
+  int64_t grammar_masks = 0;      // token masks computed for grammar-constrained requests
+  double grammar_mask_seconds = 0.0;
 };
+
+// A prompt as it will run: its ids, checked against the context.
+struct PreparedPrompt {
+  std::vector<int32_t> tokens;
+  int32_t dropped_tokens = 0;     // cut from its start by GenerateParams::truncate_prompt
+};
+
+// Parses GBNF text (llama.cpp notation) as `generate` would; throws
+// chorus::Error (kInvalidArgument, with line and column) when it is not valid.
+CHORUS_API void validate_grammar(std::string_view gbnf, const std::string& name = "grammar");
 
 class CHORUS_API Model {
  public:
@@ -143,8 +158,14 @@ class CHORUS_API Model {
   GenerateResult generate(const std::string& prompt, const GenerateParams& params = {});
   // Generates the assistant's next turn of a conversation (always through the chat template).
   GenerateResult generate(const std::vector<ChatMessage>& messages, const GenerateParams& params = {});
-  // Generates from prompt token ids, as they are.
+  // Generates from prompt token ids, as they are (params.chat, system and truncate_prompt do not apply).
   GenerateResult generate_tokens(const std::vector<int32_t>& prompt, const GenerateParams& params = {});
+
+  // The ids `generate(prompt, params)` would run: chat template (params.chat,
+  // system, special_in_prompt), BOS, and the context check — a prompt that does
+  // not leave room is refused (kInvalidArgument, with the numbers) unless
+  // params.truncate_prompt, which keeps its last tokens.
+  PreparedPrompt prepare_prompt(const std::string& prompt, const GenerateParams& params = {}) const;
 
   // Text to ids (BOS first when add_bos and the vocabulary wants it); control
   // tokens written in the text are text unless parse_special.

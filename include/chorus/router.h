@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "chorus/export.h"
+
 namespace chorus {
 
 namespace router {
@@ -30,7 +32,7 @@ struct RouteDecision {
 // JSON: {"experts": {"category": "expert", ...},
 //        "fallback": "expert-name",            (optional)
 //        "on_out_of_domain": "fallback"|"refuse"  (default: fallback if a fallback is named, else refuse)}
-struct ExpertMap {
+struct CHORUS_API ExpertMap {
   std::map<std::string, std::string> experts;
   std::string fallback;
   bool refuse = true;  // out-of-domain / unmapped → refuse (false → fallback expert)
@@ -39,7 +41,7 @@ struct ExpertMap {
   static ExpertMap load(const std::string& path);
 };
 
-class Router {
+class CHORUS_API Router {
  public:
   Router();
   explicit Router(std::shared_ptr<const router::RouterModel> model);

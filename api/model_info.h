@@ -1,0 +1,15 @@
+// A loaded model described in public terms (chorus::ModelInfo).
+#pragma once
+
+#include <string>
+
+#include "api/model_options.h"
+#include "chorus/model.h"
+#include "runtime/loaded_model.h"
+
+namespace chorus::api {
+
+ModelInfo model_info(const runtime::LoadedModel& m, const std::string& path, int32_t context,
+                     const RuntimeSettings& settings);
+
+}  // namespace chorus::api
