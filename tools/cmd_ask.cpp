@@ -2,32 +2,21 @@
 // --plan, or the rule-based decomposer), routed nodes, the batched wave
 // executor over the weight store — and shows the answer, the plan, the
 // per-node outputs, timings, tier moves and router decisions.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
+#include "chorus/composer.h"
 #include "chorus/error.h"
-#include "chorus/router.h"
-#include "graph/decomposer.h"
-#include "graph/engine_backend.h"
-#include "graph/executor.h"
-#include "graph/plan.h"
-#include "graph/planner.h"
-#include "graph/registry_routing.h"
-#include "graph/trace.h"
-#include "models/json_text.h"
 #include "models/utf8.h"
-#include "runtime/expert_registry.h"
-#include "runtime/weight_store.h"
 #include "tools/commands.h"
-#include "tools/path_flags.h"
-#include "tools/number_flags.h"
 #include "tools/fixture_path.h"
+#include "tools/number_flags.h"
+#include "tools/path_flags.h"
 #include "tools/runtime_flags.h"
 
 namespace chorus::cli {
@@ -49,59 +38,50 @@ struct AskArgs {
 // The bundled files sit beside the build folder: <repo>/build/chorus reads
 // <repo>/configs/default.json and <build>/default_router.bin (built by configs/CMakeLists.txt).
 std::string default_experts() {
-  for (const auto& p : {executable_dir() / "../configs/default.json", std::filesystem::path("configs/default.json")})
+  for (const auto& p : {executable_dir() / "../configs/default.json", executable_dir() / "../share/chorus/configs/default.json",
+                        std::filesystem::path("configs/default.json")})
     if (std::filesystem::exists(p)) return p.lexically_normal().string();
   throw Error(ErrorCode::kNotFound, "no configs/default.json beside the build folder or here: pass --experts FILE");
 }
 
-std::optional<Router> load_router(const std::string& flag) {
-  if (!flag.empty()) return Router::load(flag);
-  const auto built = executable_dir() / "default_router.bin";
-  if (std::filesystem::exists(built)) return Router::load(built.string());
-  return std::nullopt;  // nodes that need routing by text will fail and say so
+// --router, else the build's (or the installed) default router; "" when there is none
+// (nodes that need routing by text then fail and say so).
+std::string router_path(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  for (const auto& p : {executable_dir() / "default_router.bin", executable_dir() / "../share/chorus/default_router.bin"})
+    if (std::filesystem::exists(p)) return p.lexically_normal().string();
+  return "";
 }
 
-// --planner, or the config's planner expert when it names one, else the rules.
-std::string planner_kind(const AskArgs& a, const runtime::ExpertRegistry& registry) {
-  if (a.planner.empty()) return registry.planner_expert.empty() ? "rules" : "model";
-  if (a.planner == "model" && registry.planner_expert.empty())
-    throw Error(ErrorCode::kInvalidArgument,
-                fmt::format("--planner model: {} names no planner expert (add \"planner\": \"NAME\")", registry.path));
-  return a.planner;
-}
-
-nlohmann::json to_json(const graph::PlannerOutcome& p) {
-  return {{"source", p.source}, {"expert", p.expert}, {"output", p.model_output}, {"fallback_reason", p.fallback_reason},
-          {"seconds", p.seconds}, {"generated_tokens", p.generated_tokens}};
-}
-
-void print_planner(const graph::PlannerOutcome& p) {
+void print_planner(const PlannerReport& p) {
   std::printf("planner %s: %d tokens in %.2f s%s\n", p.expert.c_str(), p.generated_tokens, p.seconds,
               p.source == "model" ? "" : fmt::format("; plan rejected, rules used: {}", p.fallback_reason).c_str());
 }
 
-void print_text(const graph::Plan& plan, const graph::CompositionResult& r, bool verbose) {
+void print_text(const AskResult& r, bool verbose) {
   if (verbose) {
-    std::printf("plan (%zu nodes, %zu waves):\n", plan.nodes.size(), r.waves.size());
-    for (size_t i = 0; i < plan.nodes.size(); ++i) {
-      const graph::NodeResult& n = r.nodes[i];
+    int waves = 0;
+    for (const NodeOutcome& n : r.nodes) waves = std::max(waves, n.wave + 1);
+    std::printf("plan (%zu nodes, %d waves):\n", r.nodes.size(), waves);
+    for (size_t i = 0; i < r.nodes.size(); ++i) {
+      const NodeOutcome& n = r.nodes[i];
       std::string route;
-      if (n.route) route = fmt::format(" [router: category {} p={:.2f}{}]", n.route->category, n.route->confidence,
-                                       n.route->fallback ? ", fallback" : "");
+      if (!n.route_category.empty())
+        route = fmt::format(" [router: category {} p={:.2f}{}]", n.route_category, n.route_confidence,
+                            n.route_fallback ? ", fallback" : "");
       // Ids, experts and categories come from the plan, config and router files: escaped.
       const std::string header = fmt::format("- {} (wave {}, expert {}){} deps=[{}]: {}", n.id, n.wave,
-                                             n.expert.empty() ? "-" : n.expert, route,
-                                             fmt::join(plan.nodes[i].deps, ","), graph::node_status_name(n.status));
+                                             n.expert.empty() ? "-" : n.expert, route, fmt::join(n.deps, ","), n.status);
       std::printf("%s\n", models::printable(header).c_str());
       // A join's output is its rendered prompt, and the last node's is the answer: each text once.
-      const bool join = plan.nodes[i].expert == graph::kJoinExpert && n.status == graph::NodeStatus::kDone;
-      const bool last = i + 1 == plan.nodes.size();
+      const bool join = n.expert == "join" && n.status == "done";
+      const bool last = i + 1 == r.nodes.size();
       if (join && last) {
         std::printf("  output: the answer below\n");
         continue;
       }
       if (!join) std::printf("  prompt: %s\n", n.prompt.c_str());
-      if (n.status != graph::NodeStatus::kDone) std::printf("  error: %s\n", n.error.c_str());
+      if (n.status != "done") std::printf("  error: %s\n", n.error.c_str());
       else if (last) std::printf("  output: the answer below\n");
       else std::printf("  output: %s\n", n.output.c_str());
     }
@@ -139,40 +119,26 @@ void register_ask(CLI::App& app, int& exit_code) {
   add_runtime_flags(cmd, a->runtime);
   cmd->callback([a, &exit_code] {
     apply_runtime_flags(a->runtime);
-    runtime::ExpertRegistry registry =
-        runtime::load_expert_registry(a->experts.empty() ? default_experts() : a->experts);
-    override_dtype(a->runtime, registry);
-    const graph::PlanVocabulary vocabulary = graph::plan_vocabulary(registry);
-    const std::string planner = a->plan.empty() ? planner_kind(*a, registry) : "file";
-    const std::optional<Router> router = load_router(a->router);
-
-    runtime::WeightStore store(registry);
-    runtime::EngineOptions engine;
-    engine.max_running = a->max_running;
-    engine.max_context = a->max_context;
-    graph::EngineBackend backend(registry, store, engine);
-    std::optional<graph::PlannerOutcome> planned;
-    if (planner == "model") planned = graph::plan_with_expert(a->question, registry.planner_expert, backend, vocabulary);
-    const graph::Plan plan = planned              ? planned->plan
-                             : planner == "file"  ? graph::load_plan(a->plan, vocabulary)
-                             : planner == "rules" ? graph::decompose(a->question)
-                                                  : graph::trivial_plan();
-    graph::validate_plan(plan, vocabulary);
-    graph::ExecutorOptions options;
-    options.on_failure = a->on_failure == "marker" ? graph::FailurePolicy::kMarker : graph::FailurePolicy::kSkipDependants;
-    const graph::CompositionResult result =
-        graph::execute_plan(plan, a->question, backend, graph::make_resolver(registry, router ? &*router : nullptr), options);
-
-    if (!a->trace.empty()) graph::write_chrome_trace(result.trace, a->trace);
+    ComposerOptions options;
+    options.router = router_path(a->router);
+    options.threads = a->runtime.threads;
+    options.kernel_path = a->runtime.kernel_path;
+    options.activations = a->runtime.activations;
+    options.dtype = a->runtime.dtype;
+    options.max_running = a->max_running;
+    options.max_context = a->max_context;
+    Composer composer = Composer::open(a->experts.empty() ? default_experts() : a->experts, options);
+    AskParams params;
+    params.planner = a->planner;
+    params.plan_path = a->plan;
+    params.skip_failed_dependants = a->on_failure == "skip";
+    params.trace_path = a->trace;
+    const AskResult result = composer.ask(a->question, params);
     if (a->json) {
-      nlohmann::json j = graph::to_json(result);
-      j["question"] = a->question;
-      j["plan"] = graph::to_json(plan);
-      j["planner"] = planned ? to_json(*planned) : nlohmann::json{{"source", planner}};
-      std::printf("%s\n", models::json_text(j, 2).c_str());
+      std::printf("%s\n", result.json.c_str());
     } else {
-      if (a->verbose && planned) print_planner(*planned);
-      print_text(plan, result, a->verbose);
+      if (a->verbose && result.planner.source != "file" && !result.planner.expert.empty()) print_planner(result.planner);
+      print_text(result, a->verbose);
     }
     // An answer resting on a refused or failed node is not an answer: say which node and why.
     if (!result.ok) {

@@ -1,21 +1,18 @@
 // chorus generate: one prompt in, text out.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
-#include "models/chat_prompt.h"
+#include "chorus/model.h"
 #include "models/file_kind.h"
-#include "models/gguf.h"
 #include "models/json_text.h"
 #include "models/utf8.h"
-#include "runtime/engine.h"
-#include "runtime/generator.h"
-#include "runtime/grammar.h"
-#include "runtime/loaded_model.h"
 #include "tools/commands.h"
 #include "tools/number_flags.h"
 #include "tools/runtime_flags.h"
@@ -26,6 +23,8 @@ namespace {
 
 constexpr int64_t kMaxParallel = 4096;
 constexpr int64_t kMaxTokens = 1 << 20;
+// Positions per sequence the program asks for: the model's whole context (the API caps it there).
+constexpr int32_t kWholeContext = 1 << 30;
 
 struct GenerateOptions {
   std::string model, tokenizer, prompt, system, prompts_file, grammar_file;
@@ -33,44 +32,35 @@ struct GenerateOptions {
   int32_t parallel = 4;
   bool chat = false, json = false, verbose = false, special_in_prompt = false, truncate_prompt = false;
   RuntimeFlags runtime;
-  runtime::SamplingParams sampling;
-  std::shared_ptr<const runtime::Grammar> grammar;  // read from grammar_file
+  GenerateParams params;  // sampling, filled by the flags
 };
 
-// A chat prompt's special tokens come from the template, not from the user's text (unless
-// --special-in-prompt); a plain prompt gets BOS when the vocabulary wants it.
-std::vector<int32_t> encode_prompt(const runtime::LoadedModel& m, const GenerateOptions& o, const std::string& user) {
-  if (!o.chat) return m.tokenizer->encode(user, m.add_bos, o.special_in_prompt);
-  std::vector<models::ChatMessage> msgs;
-  if (!o.system.empty()) msgs.push_back({"system", o.system});
-  msgs.push_back({"user", user});
-  return models::encode_chat(*m.tokenizer, m.chat, msgs, false, o.special_in_prompt);
+GenerateParams params_of(const GenerateOptions& o) {
+  GenerateParams p = o.params;
+  p.max_tokens = o.max_tokens;
+  p.chat = o.chat;
+  p.system = o.system;
+  p.special_in_prompt = o.special_in_prompt;
+  p.truncate_prompt = o.truncate_prompt;
+  if (!o.grammar_file.empty()) {
+    p.grammar = models::read_whole_file(o.grammar_file, "grammar");
+    p.grammar_name = o.grammar_file;
+    validate_grammar(p.grammar, p.grammar_name);  // before anything is printed
+  }
+  return p;
 }
 
-// The prompt's tokens, checked before anything is printed or allocated: not
-// empty, and short enough for the context (or cut to its last tokens with
-// --truncate-prompt). `where` names the prompt in messages.
-std::vector<int32_t> prompt_tokens(const runtime::LoadedModel& m, const GenerateOptions& o, const std::string& user,
-                                   const std::string& where, bool* truncated = nullptr) {
-  std::vector<int32_t> ids = encode_prompt(m, o, user);
-  if (ids.empty())
-    throw Error(ErrorCode::kInvalidArgument,
-                fmt::format("{}: the prompt is empty and {} starts no text with BOS: give a prompt", where, o.model));
-  const int64_t context = m.file.config.context_length;
-  const int64_t room = std::max<int64_t>(context / 2, context - o.max_tokens);  // what --truncate-prompt keeps
-  const auto n = static_cast<int64_t>(ids.size());
-  if (n < context && (!o.truncate_prompt || n <= room)) return ids;
-  if (!o.truncate_prompt)
-    throw Error(ErrorCode::kInvalidArgument,
-                fmt::format("{}: the prompt has {} tokens, but {}'s context holds {} positions for prompt and answer "
-                            "together: shorten it, or pass --truncate-prompt to keep its last {} tokens",
-                            where, n, o.model, context, room));
-  const bool bos = m.add_bos && !o.chat && m.tokenizer->bos_id() >= 0 && ids.front() == m.tokenizer->bos_id();
-  ids.erase(ids.begin() + (bos ? 1 : 0), ids.end() - (room - (bos ? 1 : 0)));
-  if (truncated) *truncated = true;
-  std::fprintf(stderr, "chorus: %s: --truncate-prompt dropped the first %lld of %lld prompt tokens\n", where.c_str(),
-               static_cast<long long>(n - room), static_cast<long long>(n));
-  return ids;
+// The prompt's ids, checked before anything is printed; `where` names it in messages.
+PreparedPrompt prepare(const Model& model, const std::string& text, const GenerateParams& p, const std::string& where) {
+  try {
+    PreparedPrompt prepared = model.prepare_prompt(text, p);
+    if (prepared.dropped_tokens > 0)
+      std::fprintf(stderr, "chorus: %s: --truncate-prompt dropped the first %d of %zu prompt tokens\n", where.c_str(),
+                   prepared.dropped_tokens, prepared.tokens.size() + prepared.dropped_tokens);
+    return prepared;
+  } catch (const Error& e) {
+    throw Error(e.code(), fmt::format("{}: {}", where, e.what()));
+  }
 }
 
 // One prompt per line, blank lines included (an empty prompt starts from BOS,
@@ -89,102 +79,125 @@ std::vector<std::string> read_prompt_lines(const std::string& path) {
   return lines;
 }
 
-// --prompts FILE: all prompts on one engine, up to --parallel decoding together; results in input order.
-int run_batch(runtime::LoadedModel& m, const GenerateOptions& o) {
+ModelOptions open_options(const GenerateOptions& o, int32_t max_running) {
+  ModelOptions mo = model_options(o.runtime);
+  mo.tokenizer = o.tokenizer;
+  mo.context = kWholeContext;
+  mo.max_running = max_running;
+  return mo;
+}
+
+// --prompts FILE: every prompt a thread calling generate on one Model, which
+// batches them; up to --parallel decode together; results in input order.
+int run_batch(const GenerateOptions& o) {
   const std::vector<std::string> prompts = read_prompt_lines(o.prompts_file);
-  std::vector<std::vector<int32_t>> encoded;
-  int64_t longest = 0;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    encoded.push_back(prompt_tokens(m, o, prompts[i], fmt::format("{}: line {}", o.prompts_file, i + 1)));
-    longest = std::max<int64_t>(longest, static_cast<int64_t>(encoded.back().size()));
-  }
-  // The KV pool is sized from what runs: no more sequences than prompts, no
-  // more positions than the longest prompt and its answer need.
   const int parallel = std::min<int>(o.parallel, static_cast<int>(prompts.size()));
-  runtime::EngineOptions eo;
-  eo.max_running = parallel;
-  eo.max_context = static_cast<int32_t>(std::min<int64_t>(m.file.config.context_length, longest + o.max_tokens));
-  runtime::Engine engine(m.file.config, *m.tokenizer, eo);
-  std::vector<runtime::RequestId> ids;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    runtime::SamplingParams s = o.sampling;
-    s.seed += i;  // each prompt its own stream, reproducible for the same file
-    ids.push_back(engine.submit({std::move(encoded[i]), o.max_tokens, s, {}, o.grammar}));
-  }
+  Model model = Model::open(o.model, open_options(o, parallel));
+  const GenerateParams params = params_of(o);
+  std::vector<std::vector<int32_t>> encoded;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    encoded.push_back(prepare(model, prompts[i], params, fmt::format("{}: line {}", o.prompts_file, i + 1)).tokens);
+
+  std::vector<GenerateResult> results(prompts.size());
+  std::vector<std::string> errors(prompts.size());
+  std::atomic<size_t> next{0};
   const auto t0 = std::chrono::steady_clock::now();
-  engine.run_until_idle(m.weights);
+  std::vector<std::thread> callers;
+  for (int t = 0; t < parallel; ++t)
+    callers.emplace_back([&] {
+      for (size_t i; (i = next++) < prompts.size();) {
+        GenerateParams p = params;
+        p.seed += i;  // each prompt its own stream, reproducible for the same file
+        try {
+          results[i] = model.generate_tokens(encoded[i], p);
+        } catch (const Error& e) {
+          errors[i] = e.what();
+        }
+      }
+    });
+  for (auto& c : callers) c.join();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  nlohmann::json results = nlohmann::json::array();
+  const EngineLoad load = model.load();
+  nlohmann::json list = nlohmann::json::array();
   for (size_t i = 0; i < prompts.size(); ++i) {
-    const runtime::RequestResult& r = engine.result(ids[i]);
+    const GenerateResult& r = results[i];
+    const std::string stop = errors[i].empty() ? r.finish_reason : errors[i];
     if (o.json) {
-      results.push_back({{"prompt", prompts[i]}, {"text", r.text}, {"tokens", r.tokens}, {"prompt_tokens", r.prompt_tokens},
-                         {"reused_prompt_tokens", r.reused_prompt_tokens}, {"stop_reason", r.stop_reason}});
+      list.push_back({{"prompt", prompts[i]}, {"text", r.text}, {"tokens", r.tokens}, {"prompt_tokens", r.prompt_tokens},
+                      {"reused_prompt_tokens", r.reused_prompt_tokens}, {"stop_reason", stop}});
     } else {
       fmt::print("{}{}{}\n", o.chat ? "" : prompts[i], r.text, i + 1 < prompts.size() ? "\n" : "");
+      if (!errors[i].empty()) std::fprintf(stderr, "chorus: prompt %zu failed: %s\n", i + 1, errors[i].c_str());
     }
   }
-  const auto& st = engine.stats();
   if (o.json) {
-    nlohmann::json j = {{"results", results}, {"seconds", seconds}, {"steps", st.steps}, {"prefill_tokens", st.prefill_tokens},
-                        {"decode_tokens", st.decode_tokens}, {"reused_prompt_tokens", st.reused_tokens},
-                        {"decode_tok_s", st.decode_tokens / seconds}, {"parallel", parallel}};
+    nlohmann::json j = {{"results", list}, {"seconds", seconds}, {"steps", load.steps}, {"prefill_tokens", load.prompt_tokens},
+                        {"decode_tokens", load.generated_tokens}, {"decode_tok_s", load.generated_tokens / seconds},
+                        {"parallel", parallel}};
+    int64_t reused = 0;
+    for (const GenerateResult& r : results) reused += r.reused_prompt_tokens;
+    j["reused_prompt_tokens"] = reused;
     std::puts(models::json_text(j).c_str());
   } else {
+    int64_t reused = 0;
+    for (const GenerateResult& r : results) reused += r.reused_prompt_tokens;
     std::fflush(stdout);  // the answers before the stats line, also when both go to one terminal or file
     std::fprintf(stderr, "%zu prompt%s, %d in parallel: %lld steps, %lld prompt + %lld generated tokens in %.2f s (%lld prompt tokens shared)\n",
-                 prompts.size(), prompts.size() == 1 ? "" : "s", parallel, static_cast<long long>(st.steps), static_cast<long long>(st.prefill_tokens),
-                 static_cast<long long>(st.decode_tokens), seconds, static_cast<long long>(st.reused_tokens));
+                 prompts.size(), prompts.size() == 1 ? "" : "s", parallel, static_cast<long long>(load.steps),
+                 static_cast<long long>(load.prompt_tokens), static_cast<long long>(load.generated_tokens), seconds,
+                 static_cast<long long>(reused));
   }
-  for (auto id : ids)
-    if (engine.result(id).state == runtime::RequestState::kFailed) return 1;
+  for (const std::string& e : errors)
+    if (!e.empty()) return 1;
   return 0;
 }
 
 int run_generate(GenerateOptions& o) {
   apply_runtime_flags(o.runtime);
-  if (!o.grammar_file.empty()) o.grammar = std::make_shared<const runtime::Grammar>(runtime::Grammar::load(o.grammar_file));
-  runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer, load_dtype(o.runtime));
-  if (o.chat && !(m.file.gguf && m.file.gguf->has("tokenizer.chat_template")))
+  if (!o.prompts_file.empty()) return run_batch(o);
+  Model model = Model::open(o.model, open_options(o, 1));
+  const ModelInfo info = model.info();
+  if (o.chat && !info.has_chat_template)
     std::fprintf(stderr, "chorus: %s has no chat template (tokenizer.chat_template): --chat uses %s\n",
-                 models::printable(o.model).c_str(), models::chat_format_name(m.chat.format));
-  if (!o.prompts_file.empty()) return run_batch(m, o);
-  bool truncated = false;
-  const std::vector<int32_t> prompt = prompt_tokens(m, o, o.prompt, "--prompt", &truncated);
+                 models::printable(o.model).c_str(), info.chat_format.c_str());
+  GenerateParams params = params_of(o);
+  const PreparedPrompt prompt = prepare(model, o.prompt, params, "--prompt");
   if (!o.json && !o.chat) {
-    std::fputs(truncated ? m.tokenizer->decode(prompt).c_str() : o.prompt.c_str(), stdout);
+    std::fputs(prompt.dropped_tokens > 0 ? model.detokenize(prompt.tokens).c_str() : o.prompt.c_str(), stdout);
     std::fflush(stdout);
   }
-  auto print_piece = [&](int32_t, const std::string& piece) {
-    std::fputs(piece.c_str(), stdout);
-    std::fflush(stdout);
-  };
-  runtime::GenerationResult r =
-      runtime::generate(m, prompt, o.max_tokens, o.sampling, o.json ? runtime::TokenCallback{} : print_piece, o.grammar);
-  const double mask_ms = r.grammar_masks > 0 ? 1e3 * r.grammar_mask_seconds / r.grammar_masks : 0.0;
-  const double prefill_tok_s = r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0.0;
+  if (!o.json)
+    params.on_token = [](const TokenEvent& e) {
+      std::fwrite(e.piece.data(), 1, e.piece.size(), stdout);
+      std::fflush(stdout);
+      return true;
+    };
+  const GenerateResult r = model.generate_tokens(prompt.tokens, params);
+  const EngineLoad load = model.load();
+  const double mask_ms = load.grammar_masks > 0 ? 1e3 * load.grammar_mask_seconds / load.grammar_masks : 0.0;
+  const double prefill_tok_s = r.first_token_seconds > 0 ? r.prompt_tokens / r.first_token_seconds : 0.0;
   // The first generated token comes from the prefill's logits: decode rate counts the rest.
-  const double decode_tok_s =
-      r.tokens.size() > 1 && r.decode_seconds > 0 ? (r.tokens.size() - 1) / r.decode_seconds : 0.0;
+  const double decode_seconds = r.total_seconds - r.first_token_seconds;
+  const double decode_tok_s = r.tokens.size() > 1 && decode_seconds > 0 ? (r.tokens.size() - 1) / decode_seconds : 0.0;
   if (o.json) {
     nlohmann::json j = {{"text", r.text},
                         {"tokens", r.tokens},
                         {"prompt_tokens", r.prompt_tokens},
                         {"generated_tokens", r.tokens.size()},
-                        {"stop_reason", r.stop_reason},
+                        {"stop_reason", r.finish_reason},
                         {"prefill_tok_s", prefill_tok_s},
                         {"decode_tok_s", decode_tok_s},
                         {"model", o.model}};
-    if (o.grammar) j["grammar_mask_ms"] = mask_ms;
+    if (!o.grammar_file.empty()) j["grammar_mask_ms"] = mask_ms;
     std::puts(models::json_text(j).c_str());
   } else {
     std::fputs("\n", stdout);
     std::fflush(stdout);  // the answer's newline before the stats line (2>&1 would glue them)
     std::fprintf(stderr, "prompt: %d tokens, %.1f tok/s; generated: %zu tokens, %.1f tok/s (stop: %s)\n",
-                 r.prompt_tokens, prefill_tok_s, r.tokens.size(), decode_tok_s, r.stop_reason.c_str());
-    if (o.verbose && o.grammar)
+                 r.prompt_tokens, prefill_tok_s, r.tokens.size(), decode_tok_s, r.finish_reason.c_str());
+    if (o.verbose && !o.grammar_file.empty())
       std::fprintf(stderr, "grammar mask: %lld steps, %.2f ms per step over %d tokens\n",
-                   static_cast<long long>(r.grammar_masks), mask_ms, m.tokenizer->vocab_size());
+                   static_cast<long long>(load.grammar_masks), mask_ms, info.vocab_size);
   }
   return 0;
 }
@@ -214,20 +227,20 @@ void register_generate(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-tokens,-n", o->max_tokens, "Most tokens to generate")->capture_default_str()
       ->check(integer_in(0, kMaxTokens));
   // Not -t: llama.cpp users read -t as --threads.
-  cmd->add_option("--temperature,--temp", o->sampling.temperature, "Sampling temperature; 0 = greedy")
+  cmd->add_option("--temperature,--temp", o->params.temperature, "Sampling temperature; 0 = greedy")
       ->capture_default_str()->check(real_in(0, 100));
-  cmd->add_option("--top-k", o->sampling.top_k, "Keep the K most likely tokens; 0 = off")->capture_default_str()
+  cmd->add_option("--top-k", o->params.top_k, "Keep the K most likely tokens; 0 = off")->capture_default_str()
       ->check(integer_in(0, kMaxTokens));
-  cmd->add_option("--top-p", o->sampling.top_p, "Keep the smallest set with this much probability; 1 = off")
+  cmd->add_option("--top-p", o->params.top_p, "Keep the smallest set with this much probability; 1 = off")
       ->capture_default_str()->check(real_in(0, 1));
-  cmd->add_option("--min-p", o->sampling.min_p, "Drop tokens below this fraction of the best one's probability; 0 = off")
+  cmd->add_option("--min-p", o->params.min_p, "Drop tokens below this fraction of the best one's probability; 0 = off")
       ->capture_default_str()->check(real_in(0, 1));
-  cmd->add_option("--repeat-penalty", o->sampling.repetition_penalty,
+  cmd->add_option("--repeat-penalty", o->params.repetition_penalty,
                   "Penalty for tokens among the last --repeat-last-n; 1 = off")->capture_default_str()
       ->check(real_in(0.01, 100));
-  cmd->add_option("--repeat-last-n", o->sampling.repeat_last_n, "History the repeat penalty looks at")
+  cmd->add_option("--repeat-last-n", o->params.repeat_last_n, "History the repeat penalty looks at")
       ->capture_default_str()->check(integer_in(0, kMaxTokens));
-  cmd->add_option("--seed,-s", o->sampling.seed, "Random seed; the same seed gives the same text")->capture_default_str()
+  cmd->add_option("--seed,-s", o->params.seed, "Random seed; the same seed gives the same text")->capture_default_str()
       ->check(non_negative_integer());
   add_runtime_flags(cmd, o->runtime);
   auto* chat = cmd->add_flag("--chat", o->chat,

@@ -1,18 +1,11 @@
 // chorus inspect: what a model file holds.
-#include <algorithm>
 #include <cstdio>
-#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "kernels/ggml_types.h"
-#include "models/gguf.h"
-#include "models/json_text.h"
-#include "models/model_file.h"
+#include "chorus/tokenizer.h"
 #include "models/utf8.h"
-#include "runtime/expert_layout.h"
-#include "runtime/expert_registry.h"
 #include "tools/commands.h"
 
 namespace chorus::cli {
@@ -27,94 +20,44 @@ struct InspectOptions {
   bool all_metadata = false;
 };
 
-nlohmann::json config_json(const models::ModelFile& f) {
-  const models::LlamaConfig& c = f.config;
-  return {{"dim", c.dim}, {"hidden_dim", c.hidden_dim}, {"n_layers", c.n_layers}, {"n_heads", c.n_heads},
-          {"n_kv_heads", c.n_kv_heads}, {"head_dim", c.head_dim}, {"vocab_size", c.vocab_size},
-          {"context_length", c.context_length}, {"rope_dim", c.rope_dim}, {"rope_base", c.rope_base},
-          {"rms_eps", c.rms_eps}, {"tied_output", f.tied_output}};
-}
-
-// "q5_0 x133 (266.7 MB)", per type, most bytes first.
-std::vector<std::string> type_summary(const models::ModelFile& f) {
-  std::map<std::string, std::pair<int, uint64_t>> by_type;
-  for (const auto& t : f.tensors) {
-    auto& [count, bytes] = by_type[kernels::type_name(t.type)];
-    ++count;
-    bytes += t.bytes;
-  }
-  std::vector<std::pair<std::string, std::pair<int, uint64_t>>> v(by_type.begin(), by_type.end());
-  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
-  std::vector<std::string> out;
-  for (const auto& [type, cb] : v) out.push_back(fmt::format("{} x{} ({:.1f} MB)", type, cb.first, cb.second / 1e6));
-  return out;
-}
-
-int64_t elements(const models::TensorInfo& t) {
-  int64_t n = 1;
-  for (int64_t d : t.dims) n *= d;
-  return n;
-}
-
+// The API's JSON description, printed for a person. Names, keys and values come
+// from the file: printed escaped (an ESC byte would reach the terminal).
 int run_inspect(const InspectOptions& o) {
-  models::ModelFile f = models::open_model_file(o.model);
-  // With --dtype: each tensor's type after quantize-on load (those that do not fit keep theirs).
-  std::vector<std::string> loaded(f.tensors.size());
-  if (!o.dtype.empty()) {
-    const runtime::ExpertLayout layout = runtime::plan_expert_layout(f, runtime::resident_dtype_from_name(o.dtype));
-    for (size_t i = 0; i < f.tensors.size(); ++i) loaded[i] = kernels::type_name(layout.tensors[i].resident_type);
-  }
-  int64_t params = 0;
-  for (const auto& t : f.tensors) params += elements(t);
+  const std::string text = describe_model_file(o.model, {.dtype = o.dtype, .all_metadata = o.all_metadata});
   if (o.json) {
-    nlohmann::json j = {{"path", f.path}, {"format", f.format}, {"architecture", f.architecture}, {"name", f.name},
-                        {"config", config_json(f)}, {"tensor_count", f.tensors.size()},
-                        {"tensor_bytes", f.tensor_bytes()}, {"parameters", params}, {"types", type_summary(f)}};
-    if (models::find_architecture(f.architecture)) j["layer"] = models::describe_layer(f.config);
-    if (f.gguf) {
-      j["gguf_version"] = f.gguf->version();
-      nlohmann::json md = nlohmann::json::object();
-      for (const auto& [k, v] : f.gguf->metadata()) md[k] = v.to_string(o.all_metadata ? SIZE_MAX : 8);
-      j["metadata"] = md;
-    }
-    nlohmann::json ts = nlohmann::json::array();
-    for (size_t i = 0; i < f.tensors.size(); ++i) {
-      const auto& t = f.tensors[i];
-      ts.push_back({{"name", t.name}, {"type", kernels::type_name(t.type)}, {"shape", t.dims}, {"bytes", t.bytes},
-                    {"offset", t.file_offset}});
-      if (!o.dtype.empty()) ts.back()["loaded_type"] = loaded[i];
-    }
-    j["tensors"] = ts;
-    std::puts(models::json_text(j, 2).c_str());
+    std::puts(text.c_str());
     return 0;
   }
-  // Names, keys and values come from the file: printed escaped (an ESC byte would reach the terminal).
+  const nlohmann::json j = nlohmann::json::parse(text);
   using models::printable;
-  fmt::print("file:          {}\nformat:        {}{}\narchitecture:  {}\n", printable(f.path), f.format,
-             f.gguf ? fmt::format(" v{}", f.gguf->version()) : "", printable(f.architecture));
-  if (!f.name.empty()) fmt::print("name:          {}\n", printable(f.name));
-  const models::LlamaConfig& c = f.config;
-  fmt::print("dim {}  hidden {}  layers {}  heads {}  kv_heads {}  head_dim {}  vocab {}  context {}\n", c.dim,
-             c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.vocab_size, c.context_length);
-  fmt::print("rope dim {} base {}  rms eps {}  output {}\n", c.rope_dim, c.rope_base, c.rms_eps,
-             f.tied_output ? "tied to token_embd" : "separate");
-  if (models::find_architecture(f.architecture)) fmt::print("layer:         {}\n", models::describe_layer(c));
-  fmt::print("types:         {}\n\n", fmt::join(type_summary(f), ", "));
-  if (f.gguf) {
-    fmt::print("metadata ({} keys):\n", f.gguf->metadata().size());
-    for (const auto& [k, v] : f.gguf->metadata())
-      fmt::print("  {:<42} {}\n", printable(k), printable(v.to_string(o.all_metadata ? SIZE_MAX : 8)));
+  const nlohmann::json& c = j["config"];
+  fmt::print("file:          {}\nformat:        {}{}\narchitecture:  {}\n", printable(j["path"].get<std::string>()),
+             j["format"].get<std::string>(), j.contains("gguf_version") ? fmt::format(" v{}", j["gguf_version"].get<int>()) : "",
+             printable(j["architecture"].get<std::string>()));
+  if (!j["name"].get<std::string>().empty()) fmt::print("name:          {}\n", printable(j["name"].get<std::string>()));
+  fmt::print("dim {}  hidden {}  layers {}  heads {}  kv_heads {}  head_dim {}  vocab {}  context {}\n",
+             c["dim"].get<int>(), c["hidden_dim"].get<int>(), c["n_layers"].get<int>(), c["n_heads"].get<int>(),
+             c["n_kv_heads"].get<int>(), c["head_dim"].get<int>(), c["vocab_size"].get<int>(),
+             c["context_length"].get<int>());
+  fmt::print("rope dim {} base {}  rms eps {}  output {}\n", c["rope_dim"].get<int>(), c["rope_base"].get<float>(),
+             c["rms_eps"].get<float>(), c["tied_output"].get<bool>() ? "tied to token_embd" : "separate");
+  if (j.contains("layer")) fmt::print("layer:         {}\n", j["layer"].get<std::string>());
+  fmt::print("types:         {}\n\n", fmt::join(j["types"].get<std::vector<std::string>>(), ", "));
+  if (j.contains("metadata")) {
+    fmt::print("metadata ({} keys):\n", j["metadata"].size());
+    for (const auto& [k, v] : j["metadata"].items())
+      fmt::print("  {:<42} {}\n", printable(k), printable(v.get<std::string>()));
     fmt::print("\n");
   }
   fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12} {}\n", "tensor", "type", "shape", "bytes", "offset",
              o.dtype.empty() ? "" : "loaded as (--dtype " + o.dtype + ")");
-  for (size_t i = 0; i < f.tensors.size(); ++i) {
-    const auto& t = f.tensors[i];
-    fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12} {}\n", printable(t.name), kernels::type_name(t.type),
-               fmt::format("[{}]", fmt::join(t.dims, ", ")), t.bytes, t.file_offset, loaded[i]);
-  }
-  fmt::print("\n{} tensors, {} parameters, {} bytes ({:.1f} MiB)\n", f.tensors.size(), params, f.tensor_bytes(),
-             f.tensor_bytes() / 1048576.0);
+  for (const auto& t : j["tensors"])
+    fmt::print("{:<36} {:<6} {:<20} {:>12} {:>12} {}\n", printable(t["name"].get<std::string>()),
+               t["type"].get<std::string>(), fmt::format("[{}]", fmt::join(t["shape"].get<std::vector<int64_t>>(), ", ")),
+               t["bytes"].get<uint64_t>(), t["offset"].get<uint64_t>(), t.value("loaded_type", ""));
+  const auto bytes = j["tensor_bytes"].get<uint64_t>();
+  fmt::print("\n{} tensors, {} parameters, {} bytes ({:.1f} MiB)\n", j["tensor_count"].get<size_t>(),
+             j["parameters"].get<int64_t>(), bytes, bytes / 1048576.0);
   return 0;
 }
 

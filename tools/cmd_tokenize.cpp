@@ -1,17 +1,9 @@
 // chorus tokenize: text -> token ids with a model's tokenizer.
-#include <array>
-#include <cstdint>
-#include <cstring>
-#include <fstream>
-
 #include <fmt/format.h>
 
 #include "chorus/error.h"
+#include "chorus/tokenizer.h"
 #include "models/file_kind.h"
-#include "models/gguf.h"
-#include "models/model_file.h"
-#include "models/tokenizer.h"
-#include "runtime/llama2c_tokenizer_path.h"
 #include "tools/commands.h"
 
 namespace chorus::cli {
@@ -30,28 +22,13 @@ struct TokenizeOptions {
 // The separator of llama.cpp's tokenizer test inputs (*.inp); one line of ids per input goes to *.out.
 constexpr std::string_view kCaseSeparator = "\n__ggml_vocab_test__\n";
 
-bool is_gguf(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::array<char, 4> magic{};
-  return in.read(magic.data(), magic.size()) && std::memcmp(magic.data(), "GGUF", 4) == 0;
-}
-
 // As `generate` finds it: the GGUF's own vocabulary (any GGUF, even one without
 // weights such as llama.cpp's ggml-vocab-*.gguf), or a llama2.c checkpoint's
 // --tokenizer, else tokenizer.bin / tok<vocab>.bin beside it.
-std::unique_ptr<models::Tokenizer> open_tokenizer(const TokenizeOptions& o) {
-  if (!o.vocab.empty()) return models::load_vocab_merges_tokenizer(o.vocab, o.merges, o.pre);
+Tokenizer open_tokenizer(const TokenizeOptions& o) {
+  if (!o.vocab.empty()) return Tokenizer::open_vocab_merges(o.vocab, o.merges, o.pre);
   if (o.model.empty()) throw Error(ErrorCode::kInvalidArgument, "give --model, or --vocab with --merges");
-  if (is_gguf(o.model)) {
-    if (!o.tokenizer.empty())
-      throw Error(ErrorCode::kInvalidArgument,
-                  fmt::format("{}: a GGUF file has its own vocabulary; --tokenizer is for llama2.c checkpoints", o.model));
-    const models::GgufFile file(o.model);
-    return models::load_gguf_tokenizer(file);
-  }
-  const models::ModelFile checkpoint = models::open_model_file(o.model);
-  const std::string tokenizer = o.tokenizer.empty() ? runtime::find_llama2c_tokenizer(checkpoint) : o.tokenizer;
-  return models::load_llama2c_tokenizer(tokenizer, checkpoint.config.vocab_size);
+  return Tokenizer::open(o.model, o.tokenizer);
 }
 
 // llama.cpp's *.out layout: a space before every id.
@@ -62,9 +39,9 @@ std::string out_file_line(const std::vector<int32_t>& ids) {
 }
 
 int run_tokenize(const TokenizeOptions& o) {
-  const auto tokenizer = open_tokenizer(o);
+  const Tokenizer tokenizer = open_tokenizer(o);
   if (o.cases.empty()) {
-    fmt::print("{}\n", fmt::join(tokenizer->encode(o.text, !o.no_bos), " "));
+    fmt::print("{}\n", fmt::join(tokenizer.encode(o.text, !o.no_bos, /*parse_special=*/true), " "));
     return 0;
   }
   // As llama.cpp's test-tokenizer-0: no BOS, special tokens not parsed, " id" per token.
@@ -72,7 +49,7 @@ int run_tokenize(const TokenizeOptions& o) {
   for (size_t pos = 0; pos < all.size();) {
     const size_t end = std::min(all.find(kCaseSeparator, pos), all.size());
     const std::string_view input = std::string_view(all).substr(pos, end - pos);
-    fmt::print("{}\n", out_file_line(tokenizer->encode(input, false, false)));
+    fmt::print("{}\n", out_file_line(tokenizer.encode(input, false, false)));
     pos = end + kCaseSeparator.size();
   }
   return 0;

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
-#include <thread>
 
 #include <fmt/format.h>
 
+#include "api/model_options.h"
 #include "chorus/error.h"
 #include "runtime/byte_size.h"
 
@@ -86,9 +86,6 @@ CLI::Validator byte_size_in(uint64_t lo, uint64_t hi) {
       "SIZE");
 }
 
-int max_threads() {
-  const unsigned hw = std::thread::hardware_concurrency();
-  return 4 * static_cast<int>(hw == 0 ? 1 : hw);
-}
+int max_threads() { return api::max_threads(); }
 
 }  // namespace chorus::cli

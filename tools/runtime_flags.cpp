@@ -33,6 +33,15 @@ void add_runtime_flags(CLI::App* cmd, RuntimeFlags& f) {
       ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"}));
 }
 
+ModelOptions model_options(const RuntimeFlags& f) {
+  ModelOptions o;
+  o.threads = f.threads;
+  o.kernel_path = f.kernel_path;
+  o.activations = f.activations;
+  o.dtype = f.dtype;
+  return o;
+}
+
 std::optional<kernels::GgmlType> load_dtype(const RuntimeFlags& f) {
   if (f.dtype.empty()) return std::nullopt;
   return runtime::resident_dtype_from_name(f.dtype);

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "chorus/model.h"
 #include "kernels/ggml_types.h"
 #include "runtime/expert_registry.h"
 
@@ -19,6 +20,8 @@ struct RuntimeFlags {
 };
 
 void add_runtime_flags(CLI::App* cmd, RuntimeFlags& flags);
+// The flags as a Model's options.
+ModelOptions model_options(const RuntimeFlags& flags);
 // Applies the flags process-wide; throws chorus::Error for a path the CPU cannot run.
 void apply_runtime_flags(const RuntimeFlags& flags);
 // The --dtype choice for runtime::load_model (nullopt: the file's types).
