@@ -11,6 +11,8 @@ prefix=$(mktemp -d)
 work=$(mktemp -d)
 trap 'rm -rf "$prefix" "$work"' EXIT
 
+# The static archives too (an option; it changes no object file, only what is installed).
+cmake -S . -B "$build" -DCHORUS_INSTALL_STATIC=ON > "$work/configure.log"
 cmake --install "$build" --prefix "$prefix" > "$work/install.log"
 lib=$(find "$prefix" -name 'libchorus.so.*.*' | head -1)
 [ -n "$lib" ] || { echo "package: no libchorus.so.X.Y installed" >&2; exit 1; }
@@ -45,6 +47,16 @@ router=$prefix/share/chorus/default_router.bin
 grep -q "pieces streamed" "$work/c.out"
 grep -q "generate(NULL prompt): invalid_argument: chorus_generate: prompt is NULL" "$work/c.out"
 grep -q '^ask: ok' "$work/c.out"
+
+echo "== example (C, find_package, chorus::chorus_static)"
+mkdir -p "$work/static-src"
+sed 's/chorus::chorus)/chorus::chorus_static)\nset_target_properties(generate_and_ask PROPERTIES LINKER_LANGUAGE CXX)/; s/LANGUAGES C)/LANGUAGES C CXX)/' \
+  examples/c/CMakeLists.txt > "$work/static-src/CMakeLists.txt"
+cp examples/c/generate_and_ask.c "$work/static-src/"
+cmake -S "$work/static-src" -B "$work/static" -DCMAKE_PREFIX_PATH="$prefix" > "$work/static.log"
+cmake --build "$work/static" >> "$work/static.log"
+! ldd "$work/static/generate_and_ask" | grep -q libchorus || { echo "package: the static example links libchorus.so" >&2; exit 1; }
+"$work/static/generate_and_ask" "$stories/stories260K.bin" | grep -q "pieces streamed"
 
 echo "== example (C++, pkg-config)"
 pc_dir=$(dirname "$(find "$prefix" -name chorus.pc | head -1)")
