@@ -138,10 +138,10 @@ void register_ask(CLI::App& app, int& exit_code) {
   cmd->add_flag("--verbose", a->verbose, "Also print the plan and each node's expert and output");
   add_runtime_flags(cmd, a->runtime);
   cmd->callback([a, &exit_code] {
-    apply_runtime_flags(a->runtime);
+    const kernels::KernelConfig kernel_config = apply_runtime_flags(a->runtime);
     runtime::ExpertRegistry registry =
         runtime::load_expert_registry(a->experts.empty() ? default_experts() : a->experts);
-    override_dtype(a->runtime, registry);
+    override_experts(a->runtime, registry);
     const graph::PlanVocabulary vocabulary = graph::plan_vocabulary(registry);
     const std::string planner = a->plan.empty() ? planner_kind(*a, registry) : "file";
     const std::optional<Router> router = load_router(a->router);
@@ -150,6 +150,7 @@ void register_ask(CLI::App& app, int& exit_code) {
     runtime::EngineOptions engine;
     engine.max_running = a->max_running;
     engine.max_context = a->max_context;
+    engine.kernels = kernel_config;
     graph::EngineBackend backend(registry, store, engine);
     std::optional<graph::PlannerOutcome> planned;
     if (planner == "model") planned = graph::plan_with_expert(a->question, registry.planner_expert, backend, vocabulary);

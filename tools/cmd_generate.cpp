@@ -104,6 +104,7 @@ int run_batch(runtime::LoadedModel& m, const GenerateOptions& o) {
   runtime::EngineOptions eo;
   eo.max_running = parallel;
   eo.max_context = static_cast<int32_t>(std::min<int64_t>(m.file.config.context_length, longest + o.max_tokens));
+  eo.kernels = m.model->kernel_config();
   runtime::Engine engine(m.file.config, *m.tokenizer, eo);
   std::vector<runtime::RequestId> ids;
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -142,9 +143,9 @@ int run_batch(runtime::LoadedModel& m, const GenerateOptions& o) {
 }
 
 int run_generate(GenerateOptions& o) {
-  apply_runtime_flags(o.runtime);
+  const kernels::KernelConfig kernel_config = apply_runtime_flags(o.runtime);
   if (!o.grammar_file.empty()) o.grammar = std::make_shared<const runtime::Grammar>(runtime::Grammar::load(o.grammar_file));
-  runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer, load_dtype(o.runtime));
+  runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer, load_dtype(o.runtime), kernel_config);
   if (o.chat && !(m.file.gguf && m.file.gguf->has("tokenizer.chat_template")))
     std::fprintf(stderr, "chorus: %s has no chat template (tokenizer.chat_template): --chat uses %s\n",
                  models::printable(o.model).c_str(), models::chat_format_name(m.chat.format));
