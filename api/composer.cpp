@@ -101,6 +101,8 @@ ServedExpert& Composer::Impl::served_expert(const std::string& name) {
   auto s = std::make_unique<ServedExpert>();
   s->model = runtime::load_model(spec->model_path, spec->tokenizer_path);  // tokenizer and config; weights: the store
   s->engine_options = api::engine_options(s->model.file.config, options.max_context, options.max_running, 0);
+  s->engine_options.kernels = settings.kernels;
+  if (spec->activations) s->engine_options.kernels.activations = *spec->activations;
   api::SwapArbiter* arb = arbiter.get();
   s->engine = std::make_unique<api::ServedEngine>(
       s->model.file.config, *s->model.tokenizer, s->engine_options, [arb, name] { return arb->lease(name); },
@@ -123,8 +125,10 @@ Composer Composer::open(const std::string& experts_config, const ComposerOptions
     throw Error(ErrorCode::kInvalidArgument,
                 fmt::format("max_context {} is out of range: 16 to 32768", options.max_context));
   impl->registry = runtime::load_expert_registry(experts_config);
-  if (impl->settings.dtype)
-    for (runtime::ExpertSpec& e : impl->registry.experts) e.dtype = impl->settings.dtype;
+  for (runtime::ExpertSpec& e : impl->registry.experts) {  // the options, when given, replace each expert's own
+    if (impl->settings.dtype) e.dtype = impl->settings.dtype;
+    if (impl->settings.activations_given) e.activations = impl->settings.kernels.activations;
+  }
   impl->vocabulary = graph::plan_vocabulary(impl->registry);
   if (!options.router.empty()) impl->router = Router::load(options.router);
   impl->store = std::make_unique<runtime::WeightStore>(impl->registry);
@@ -159,6 +163,7 @@ AskResult Composer::ask(const std::string& question, const AskParams& params) {
     runtime::EngineOptions engine;
     engine.max_running = s.options.max_running;
     engine.max_context = s.options.max_context;
+    engine.kernels = s.settings.kernels;
     s.backend = std::make_unique<graph::EngineBackend>(s.registry, *s.store, engine);
   }
   std::optional<graph::PlannerOutcome> planned;
@@ -237,7 +242,8 @@ std::vector<ExpertInfo> Composer::experts() const {
 
 ModelInfo Composer::expert_info(const std::string& expert) const {
   ServedExpert& e = impl_->served_expert(expert);
-  return api::model_info(e.model, e.model.file.path, e.engine_options.max_context, impl_->settings);
+  return api::model_info(e.model, e.model.file.path, e.engine_options.max_context, impl_->settings,
+                         e.engine_options.kernels);
 }
 
 ComposerMetrics Composer::metrics() const {

@@ -32,9 +32,10 @@ Model Model::open(const std::string& path, const ModelOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->settings = api::resolve_settings(options.threads, options.kernel_path, options.activations, options.dtype);
-  impl->m = runtime::load_model(path, options.tokenizer, impl->settings.dtype);
+  impl->m = runtime::load_model(path, options.tokenizer, impl->settings.dtype, impl->settings.kernels);
   impl->engine_options =
       api::engine_options(impl->m.file.config, options.context, options.max_running, options.kv_budget_bytes);
+  impl->engine_options.kernels = impl->settings.kernels;
   const models::LlamaWeights* weights = &impl->m.weights;
   impl->engine = std::make_unique<api::ServedEngine>(
       impl->m.file.config, *impl->m.tokenizer, impl->engine_options,
@@ -75,7 +76,8 @@ std::vector<int32_t> Model::chat_tokens(const std::vector<ChatMessage>& messages
 }
 
 ModelInfo Model::info() const {
-  return api::model_info(impl_->m, impl_->path, impl_->engine_options.max_context, impl_->settings);
+  return api::model_info(impl_->m, impl_->path, impl_->engine_options.max_context, impl_->settings,
+                         impl_->engine_options.kernels);
 }
 
 EngineLoad Model::load() const { return impl_->engine->load(); }

@@ -10,7 +10,7 @@
 namespace chorus::api {
 
 ModelInfo model_info(const runtime::LoadedModel& m, const std::string& path, int32_t context,
-                     const RuntimeSettings& settings) {
+                     const RuntimeSettings& settings, const kernels::KernelConfig& kernels) {
   const models::LlamaConfig& c = m.file.config;
   ModelInfo i;
   i.path = path;
@@ -30,10 +30,8 @@ ModelInfo model_info(const runtime::LoadedModel& m, const std::string& path, int
   i.has_chat_template = m.file.gguf && m.file.gguf->has("tokenizer.chat_template");
   i.chat_format = models::chat_format_name(m.chat.format);
   i.weight_bytes = m.file.tensor_bytes();
-  i.kernel_path = kernels::kernel_path_name(settings.kernel_path.value_or(kernels::kernel_path()));
-  i.activations = settings.activations.value_or(kernels::activation_precision()) == kernels::ActivationPrecision::kInt8
-                      ? "int8"
-                      : "f32";
+  i.kernel_path = kernels::kernel_path_name(kernels.path);
+  i.activations = kernels::activation_precision_name(kernels.activations);
   i.threads = settings.threads > 0 ? settings.threads : omp_get_max_threads();
   return i;
 }

@@ -9,7 +9,8 @@
 
 namespace chorus::api {
 
+// `kernels`: what the model runs on (a Composer's expert may choose its own activations).
 ModelInfo model_info(const runtime::LoadedModel& m, const std::string& path, int32_t context,
-                     const RuntimeSettings& settings);
+                     const RuntimeSettings& settings, const kernels::KernelConfig& kernels);
 
 }  // namespace chorus::api

@@ -30,19 +30,23 @@ RuntimeSettings resolve_settings(int32_t threads, const std::string& kernel_path
     throw Error(ErrorCode::kInvalidArgument,
                 fmt::format("threads {} is out of range: 0 (all cores) to {}", threads, max_threads()));
   s.threads = threads;
+  s.kernels = kernels::default_kernel_config();
   if (!kernel_path.empty()) {
-    s.kernel_path = kernels::parse_kernel_path(kernel_path);
-    if (!s.kernel_path)
+    const auto path = kernels::parse_kernel_path(kernel_path);
+    if (!path)
       throw Error(ErrorCode::kInvalidArgument, fmt::format("kernel_path '{}' is not one of avx512, avx2, scalar",
                                                            models::printable(kernel_path)));
-    if (!kernels::kernel_path_available(*s.kernel_path))
+    if (!kernels::kernel_path_available(*path))
       throw Error(ErrorCode::kUnsupported, fmt::format("kernel_path {}: this CPU cannot run it", kernel_path));
+    s.kernels.path = *path;
   }
   if (!activations.empty()) {
-    s.activations = kernels::parse_activation_precision(activations);
-    if (!s.activations)
+    const auto precision = kernels::parse_activation_precision(activations);
+    if (!precision)
       throw Error(ErrorCode::kInvalidArgument,
                   fmt::format("activations '{}' is not one of f32, int8", models::printable(activations)));
+    s.kernels.activations = *precision;
+    s.activations_given = true;
   }
   if (!dtype.empty()) {
     s.dtype = runtime::resident_dtype_from_name(dtype);

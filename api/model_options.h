@@ -7,7 +7,7 @@
 #include "chorus/model.h"
 #include "kernels/cpu_features.h"
 #include "kernels/ggml_types.h"
-#include "kernels/matmul.h"
+#include "kernels/kernel_config.h"
 #include "models/llama_config.h"
 #include "runtime/engine.h"
 
@@ -15,8 +15,8 @@ namespace chorus::api {
 
 struct RuntimeSettings {
   int32_t threads = 0;  // 0: OpenMP's default
-  std::optional<kernels::KernelPath> kernel_path;
-  std::optional<kernels::ActivationPrecision> activations;
+  kernels::KernelConfig kernels;  // default_kernel_config() for what the options leave out
+  bool activations_given = false;  // the options chose the activations (they override an expert's own)
   std::optional<kernels::GgmlType> dtype;
 };
 

@@ -13,7 +13,7 @@
 #include <tuple>
 #include <vector>
 
-#include "kernels/cpu_features.h"
+#include "kernels/kernel_config.h"
 #include "kernels/dequantize.h"
 #include "kernels/gemm_f32.h"
 #include "kernels/matmul.h"
@@ -56,10 +56,13 @@ void set_threads(benchmark::State& state, int arg_index) {
   openblas_set_num_threads(threads);
 }
 
+// The path the benchmarks run: the best this CPU has, or CHORUS_KERNEL_PATH's.
+ck::KernelPath bench_path() { return ck::default_kernel_config().path; }
+
 void report(benchmark::State& state, double bytes, double flops) {
   state.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(ck::kernel_path_name());
+  state.SetLabel(ck::kernel_path_name(bench_path()));
 }
 
 // Args: rows, cols, n_tokens, threads. Quantized types run with int8 or f32
@@ -67,13 +70,13 @@ void report(benchmark::State& state, double bytes, double flops) {
 void BM_Matmul(benchmark::State& state, ck::GgmlType type, ck::ActivationPrecision precision) {
   const int64_t rows = state.range(0), cols = state.range(1), n_tokens = state.range(2);
   set_threads(state, 3);
-  ck::set_activation_precision(precision);
+  const ck::KernelConfig config{bench_path(), precision};
   const std::vector<uint8_t>& w = weights(type, rows, cols);
   const ck::WeightMatrix m{type, rows, cols, w.data()};
   const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 3);
   std::vector<float> y(static_cast<size_t>(rows * n_tokens));
   for (auto _ : state) {
-    ck::matmul(m, x.data(), n_tokens, y.data());
+    ck::matmul(config, m, x.data(), n_tokens, y.data());
     benchmark::DoNotOptimize(y.data());
   }
   report(state, static_cast<double>(w.size()), 2.0 * rows * cols * n_tokens);
@@ -85,7 +88,7 @@ void BM_Matmul(benchmark::State& state, ck::GgmlType type, ck::ActivationPrecisi
 // benchmarks above re-read a matrix that the L3 holds. Args: threads.
 void BM_ModelSweep(benchmark::State& state, ck::GgmlType type, ck::ActivationPrecision precision) {
   set_threads(state, 0);
-  ck::set_activation_precision(precision);
+  const ck::KernelConfig config{bench_path(), precision};
   constexpr int64_t kDim = 768, kHidden = 2048, kVocab = 32000, kLayers = 12;
   std::vector<std::pair<int64_t, int64_t>> shapes;
   for (int l = 0; l < kLayers; ++l) {
@@ -106,7 +109,7 @@ void BM_ModelSweep(benchmark::State& state, ck::GgmlType type, ck::ActivationPre
   for (auto _ : state) {
     for (size_t i = 0; i < shapes.size(); ++i) {
       const ck::WeightMatrix m{type, shapes[i].first, shapes[i].second, w.data() + offsets[i]};
-      ck::matmul(m, x.data(), 1, y.data());
+      ck::matmul(config, m, x.data(), 1, y.data());
     }
     benchmark::DoNotOptimize(y.data());
   }
@@ -151,7 +154,7 @@ void BM_GemmF32(benchmark::State& state) {
   const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 3);
   std::vector<float> y(static_cast<size_t>(rows * n_tokens));
   for (auto _ : state) {
-    ck::gemm_f32(x.data(), reinterpret_cast<const float*>(w.data()), n_tokens, rows, cols, y.data());
+    ck::gemm_f32(bench_path(), x.data(), reinterpret_cast<const float*>(w.data()), n_tokens, rows, cols, y.data());
     benchmark::DoNotOptimize(y.data());
   }
   report(state, static_cast<double>(w.size()), 2.0 * rows * cols * n_tokens);

@@ -60,9 +60,11 @@ EngineBackend::ExpertRuntime& EngineBackend::runtime_of(const std::string& exper
   if (!spec) throw Error(ErrorCode::kNotFound, fmt::format("expert '{}' is not in {}", expert, registry_.path));
   auto rt = std::make_unique<ExpertRuntime>();
   rt->spec = spec;
-  rt->model = runtime::load_model(spec->model_path, spec->tokenizer_path);
+  runtime::EngineOptions options = engine_options_;
+  if (spec->activations) options.kernels.activations = *spec->activations;
+  rt->model = runtime::load_model(spec->model_path, spec->tokenizer_path, std::nullopt, options.kernels);
   rt->chat = rt->model.file.gguf && rt->model.file.gguf->has("tokenizer.chat_template");
-  rt->engine = std::make_unique<runtime::Engine>(rt->model.file.config, *rt->model.tokenizer, engine_options_);
+  rt->engine = std::make_unique<runtime::Engine>(rt->model.file.config, *rt->model.tokenizer, options);
   return *runtimes_.emplace(expert, std::move(rt)).first->second;
 }
 

@@ -90,10 +90,11 @@ void ActivationsQ8Buffer::resize(int64_t n_blocks) {
   qs_.resize(n), d_.resize(n), sum_.resize(n), d_sum_.resize(n);
 }
 
-void quantize_activation_row(const float* x, int64_t n, ActivationsQ8Buffer& y, int64_t first_block) {
+void quantize_activation_row(KernelPath path, const float* x, int64_t n, ActivationsQ8Buffer& y,
+                             int64_t first_block) {
   const auto i = static_cast<size_t>(first_block);
   const RowOut out{&y.qs_[i], &y.d_[i], &y.sum_[i], &y.d_sum_[i]};
-  if (kernel_path() == KernelPath::kScalar)
+  if (path == KernelPath::kScalar)
     quantize_scalar(x, n, out);
   else
     quantize_avx2(x, n, out);

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu_features.h"
+
 namespace chorus::kernels {
 
 // The 32 quants of one block: one aligned 32-byte load.
@@ -32,7 +34,8 @@ class ActivationsQ8Buffer {
   ActivationsQ8 view() const { return {qs_.data(), d_.data(), sum_.data(), d_sum_.data()}; }
 
  private:
-  friend void quantize_activation_row(const float* x, int64_t n, ActivationsQ8Buffer& y, int64_t first_block);
+  friend void quantize_activation_row(KernelPath path, const float* x, int64_t n, ActivationsQ8Buffer& y,
+                                      int64_t first_block);
   std::vector<BlockQuantsQ8> qs_;
   std::vector<float> d_;
   std::vector<int32_t> sum_;
@@ -43,6 +46,7 @@ class ActivationsQ8Buffer {
 // n must be a multiple of 32. Scale amax/127, round half away from zero (as
 // q8_0), but the scale is kept in f32; a block whose scale would be
 // subnormal quantizes to zeros. Every path gives the same bytes.
-void quantize_activation_row(const float* x, int64_t n, ActivationsQ8Buffer& y, int64_t first_block);
+void quantize_activation_row(KernelPath path, const float* x, int64_t n, ActivationsQ8Buffer& y,
+                             int64_t first_block);
 
 }  // namespace chorus::kernels

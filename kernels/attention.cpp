@@ -2,7 +2,7 @@
 
 #include <immintrin.h>
 
-#include "kernels/ops.h"
+#include "kernels/ops_paths.h"
 
 namespace chorus::kernels {
 
@@ -24,7 +24,7 @@ inline float hsum(__m256 v) {
 
 void attn_scores_f32(const float* q, const float* k, int64_t n, int64_t stride, int64_t head_dim, float scale,
                      float* scores) {
-  for (int64_t i = 0; i < n; ++i) scores[i] = scale * dot_f32(q, k + i * stride, head_dim);
+  for (int64_t i = 0; i < n; ++i) scores[i] = scale * avx2::dot_f32(q, k + i * stride, head_dim);
 }
 
 void attn_scores_f16(const float* q, const uint16_t* k, int64_t n, int64_t stride, int64_t head_dim, float scale,
@@ -41,7 +41,7 @@ void attn_scores_f16(const float* q, const uint16_t* k, int64_t n, int64_t strid
 }
 
 void attn_accumulate_f32(const float* w, const float* v, int64_t n, int64_t stride, int64_t head_dim, float* out) {
-  for (int64_t i = 0; i < n; ++i) axpy_f32(w[i], v + i * stride, out, head_dim);
+  for (int64_t i = 0; i < n; ++i) avx2::axpy_f32(w[i], v + i * stride, out, head_dim);
 }
 
 void attn_accumulate_f16(const float* w, const uint16_t* v, int64_t n, int64_t stride, int64_t head_dim, float* out) {

@@ -1,5 +1,6 @@
 // Attention score and value products over one run of cached K/V rows, for
-// K/V stored as f32 or f16. Pure functions on raw memory.
+// K/V stored as f32 or f16. Pure functions on raw memory, AVX2 (the baseline
+// ISA) on every path: they are short next to the matmuls.
 #pragma once
 
 #include <cstdint>

@@ -2,10 +2,7 @@
 
 #include <cpuid.h>
 
-#include <atomic>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 
 namespace chorus::kernels {
 
@@ -37,23 +34,6 @@ CpuFeatures detect() {
   return f;
 }
 
-KernelPath initial_path() {
-  const char* env = std::getenv("CHORUS_KERNEL_PATH");
-  if (env && *env) {
-    const auto p = parse_kernel_path(env);
-    if (p && kernel_path_available(*p)) return *p;
-    std::fprintf(stderr, "chorus: CHORUS_KERNEL_PATH=%s is unknown or not supported by this CPU; using %s\n",
-                 env, kernel_path_name(best_kernel_path()));
-  }
-  return best_kernel_path();
-}
-
-// The dispatch choice: the one piece of global state the kernels keep.
-std::atomic<KernelPath>& path_slot() {
-  static std::atomic<KernelPath> slot{initial_path()};
-  return slot;
-}
-
 }  // namespace
 
 const CpuFeatures& cpu_features() {
@@ -75,14 +55,6 @@ KernelPath best_kernel_path() {
   if (kernel_path_available(KernelPath::kAvx512)) return KernelPath::kAvx512;
   if (kernel_path_available(KernelPath::kAvx2)) return KernelPath::kAvx2;
   return KernelPath::kScalar;
-}
-
-KernelPath kernel_path() { return path_slot().load(std::memory_order_relaxed); }
-
-bool set_kernel_path(KernelPath path) {
-  if (!kernel_path_available(path)) return false;
-  path_slot().store(path, std::memory_order_relaxed);
-  return true;
 }
 
 const char* kernel_path_name(KernelPath path) {

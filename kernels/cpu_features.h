@@ -1,7 +1,6 @@
-// Which SIMD instruction sets this CPU (and its OS) supports, and which kernel
-// path the process uses. The choice is made once, on first use, from CPUID;
-// the environment variable CHORUS_KERNEL_PATH (avx512|avx2|scalar) or
-// set_kernel_path() overrides it.
+// Which SIMD instruction sets this CPU (and its OS) supports (CPUID, read
+// once), and the kernel paths that can run on it. Which path a model uses is
+// its KernelConfig's (kernels/kernel_config.h).
 #pragma once
 
 #include <optional>
@@ -24,13 +23,7 @@ const CpuFeatures& cpu_features();
 bool kernel_path_available(KernelPath path);
 // The best path the CPU runs.
 KernelPath best_kernel_path();
-
-// The path in use: the environment's choice if set and runnable, else the best.
-KernelPath kernel_path();
-// Forces a path; returns false (and changes nothing) when the CPU cannot run it.
-bool set_kernel_path(KernelPath path);
 const char* kernel_path_name(KernelPath path);
-inline const char* kernel_path_name() { return kernel_path_name(kernel_path()); }
 // "avx512" | "avx2" | "scalar" → the path; nullopt for anything else.
 std::optional<KernelPath> parse_kernel_path(std::string_view name);
 

@@ -90,8 +90,7 @@ void gemm_rows(const GemmMicroKernel& uk, const float* x, const float* w, int64_
 
 }  // namespace
 
-void gemm_f32(const float* x, const float* w, int64_t m, int64_t n, int64_t k, float* y) {
-  const KernelPath path = kernel_path();
+void gemm_f32(KernelPath path, const float* x, const float* w, int64_t m, int64_t n, int64_t k, float* y) {
   if (path == KernelPath::kScalar) {
     gemm_reference(x, w, m, n, k, y);
     return;

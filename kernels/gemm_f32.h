@@ -6,11 +6,13 @@
 
 #include <cstdint>
 
+#include "kernels/cpu_features.h"
+
 namespace chorus::kernels {
 
 // y[t * n + o] = sum_i x[t * k + i] * w[o * k + i] for t < m, o < n: m tokens
 // of k features times the n rows of a row-major weight matrix. Splits the
-// rows over the OpenMP threads.
-void gemm_f32(const float* x, const float* w, int64_t m, int64_t n, int64_t k, float* y);
+// rows over the OpenMP threads, on `path`.
+void gemm_f32(KernelPath path, const float* x, const float* w, int64_t m, int64_t n, int64_t k, float* y);
 
 }  // namespace chorus::kernels

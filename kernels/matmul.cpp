@@ -8,9 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
-#include <cstdlib>
-#include <string_view>
 #include <vector>
 
 #include "kernels/cpu_features.h"
@@ -51,48 +48,33 @@ void sgemm(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
               static_cast<int>(w.cols), 0.0f, y, static_cast<int>(w.rows));
 }
 
-ActivationPrecision precision_from_env() {
-  const char* v = std::getenv("CHORUS_ACTIVATIONS");
-  return v ? parse_activation_precision(v).value_or(ActivationPrecision::kF32) : ActivationPrecision::kF32;
-}
-
-std::atomic<ActivationPrecision> g_precision{precision_from_env()};
-
 }  // namespace
-
-std::optional<ActivationPrecision> parse_activation_precision(std::string_view name) {
-  if (name == "f32") return ActivationPrecision::kF32;
-  if (name == "int8") return ActivationPrecision::kInt8;
-  return std::nullopt;
-}
-
-ActivationPrecision activation_precision() { return g_precision.load(std::memory_order_relaxed); }
-void set_activation_precision(ActivationPrecision p) { g_precision.store(p, std::memory_order_relaxed); }
 
 bool matmul_supports(GgmlType type) { return matmul_rows_scalar(type) != nullptr; }
 
-void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
+void matmul(const KernelConfig& config, const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
   const MatmulOutput out{&w, y};
-  matmul_shared_input({&out, 1}, x, n_tokens);
+  matmul_shared_input(config, {&out, 1}, x, n_tokens);
 }
 
-void matmul_shared_input(std::span<const MatmulOutput> outs, const float* x, int64_t n_tokens) {
+void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutput> outs, const float* x,
+                         int64_t n_tokens) {
   constexpr size_t kMaxOutputs = 8;
   if (outs.empty()) return;
   if (outs.size() > kMaxOutputs) {
-    matmul_shared_input(outs.first(kMaxOutputs), x, n_tokens);
-    matmul_shared_input(outs.subspan(kMaxOutputs), x, n_tokens);
+    matmul_shared_input(config, outs.first(kMaxOutputs), x, n_tokens);
+    matmul_shared_input(config, outs.subspan(kMaxOutputs), x, n_tokens);
     return;
   }
-  const KernelPath path = kernel_path();
+  const KernelPath path = config.path;
   const int64_t cols = outs[0].w->cols, nb = cols / 32;
   // The activations quantized once for every output that takes int8 blocks.
   // Scratch of the calling thread (the team reaches it through this reference,
   // not through the thread_local): filled by the team, then read.
   thread_local ActivationsQ8Buffer scratch;
   ActivationsQ8Buffer& xq = scratch;
-  const bool int8_precision = activation_precision() == ActivationPrecision::kInt8;
-  auto quantize_token = [&](int64_t t) { quantize_activation_row(x + t * cols, cols, xq, t * nb); };
+  const bool int8_precision = config.activations == ActivationPrecision::kInt8;
+  auto quantize_token = [&](int64_t t) { quantize_activation_row(path, x + t * cols, cols, xq, t * nb); };
   bool int8 = false;  // some output reads xq
   // Each output's kernel and arguments, and the first chunk of its rows in
   // the team's shared count of chunks.

@@ -16,19 +16,30 @@ namespace {
 
 // RMSNorm of n consecutive rows of `width` values (token rows, or one token's
 // heads); in may be out: rmsnorm reads a row whole before writing it.
-void norm_rows(const float* in, const float* weight, float* out, int64_t n, int64_t width, float eps) {
-  for (int64_t r = 0; r < n; ++r) kernels::rmsnorm(in + r * width, weight, out + r * width, width, eps);
+void norm_rows(kernels::KernelPath path, const float* in, const float* weight, float* out, int64_t n, int64_t width,
+               float eps) {
+  for (int64_t r = 0; r < n; ++r) kernels::rmsnorm(path, in + r * width, weight, out + r * width, width, eps);
 }
 
 }  // namespace
 
-LlamaModel::LlamaModel(const LlamaConfig& config) : config_(config) {}
+LlamaModel::LlamaModel(const LlamaConfig& config, const kernels::KernelConfig& kernels) : config_(config) {
+  set_kernel_config(kernels);
+}
+
+void LlamaModel::set_kernel_config(const kernels::KernelConfig& kernels) {
+  if (!kernels::kernel_path_available(kernels.path))
+    throw Error(ErrorCode::kUnsupported,
+                fmt::format("kernel path {}: this CPU cannot run it", kernels::kernel_path_name(kernels.path)));
+  kernels_ = kernels;
+}
 
 void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceChunk> batch, KvState& kv,
                          std::vector<float>& logits) {
   const LlamaConfig& c = config_;
   const Architecture& a = *c.arch;
   const int64_t dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hid = c.hidden_dim, hd = c.head_dim;
+  const kernels::KernelPath path = kernels_.path;
 
   int64_t n_rows = 0, n_logit_rows = 0;
   for (const SequenceChunk& ch : batch) {
@@ -76,46 +87,46 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LlamaLayerWeights& w = weights.layers[l];
-    norm_rows(s_.x.data(), w.attn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
+    norm_rows(path, s_.x.data(), w.attn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
     const kernels::MatmulOutput qkv[] = {{&w.wq, s_.q.data()}, {&w.wk, s_.k.data()}, {&w.wv, s_.v.data()}};
-    kernels::matmul_shared_input(qkv, s_.xn.data(), n_rows);
+    kernels::matmul_shared_input(kernels_, qkv, s_.xn.data(), n_rows);
     const float rope_base = c.layer_rope_base(l);
     for (r = 0; r < n_rows; ++r) {
       float* q = &s_.q[r * q_dim];
       float* k = &s_.k[r * kv_dim];
       float* v = &s_.v[r * kv_dim];
       if (w.bq) {
-        kernels::axpy_f32(1.0f, w.bq, q, q_dim);
-        kernels::axpy_f32(1.0f, w.bk, k, kv_dim);
-        kernels::axpy_f32(1.0f, w.bv, v, kv_dim);
+        kernels::axpy_f32(path, 1.0f, w.bq, q, q_dim);
+        kernels::axpy_f32(path, 1.0f, w.bk, k, kv_dim);
+        kernels::axpy_f32(path, 1.0f, w.bv, v, kv_dim);
       }
       if (w.q_norm) {
-        norm_rows(q, w.q_norm, q, c.n_heads, hd, c.rms_eps);
-        norm_rows(k, w.k_norm, k, c.n_kv_heads, hd, c.rms_eps);
+        norm_rows(path, q, w.q_norm, q, c.n_heads, hd, c.rms_eps);
+        norm_rows(path, k, w.k_norm, k, c.n_kv_heads, hd, c.rms_eps);
       }
       if (a.rope == RopeStyle::kHalves) {
-        kernels::rope_halves(q, c.n_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
-        kernels::rope_halves(k, c.n_kv_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
+        kernels::rope_halves(path, q, c.n_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
+        kernels::rope_halves(path, k, c.n_kv_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
       } else {
-        kernels::rope(q, c.n_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
-        kernels::rope(k, c.n_kv_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
+        kernels::rope(path, q, c.n_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
+        kernels::rope(path, k, c.n_kv_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
       }
       kv.write(l, s_.row_seq[r], s_.row_pos[r], k, v);
     }
     attention(l, n_rows, kv);
-    kernels::matmul(w.wo, s_.att.data(), n_rows, s_.xn.data());
-    if (w.post_attention_norm) norm_rows(s_.xn.data(), w.post_attention_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
+    kernels::matmul(kernels_, w.wo, s_.att.data(), n_rows, s_.xn.data());
+    if (w.post_attention_norm) norm_rows(path, s_.xn.data(), w.post_attention_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
     for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];
 
-    norm_rows(s_.x.data(), w.ffn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
+    norm_rows(path, s_.x.data(), w.ffn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
     const kernels::MatmulOutput gate_up[] = {{&w.w_gate, s_.gate.data()}, {&w.w_up, s_.up.data()}};
-    kernels::matmul_shared_input(gate_up, s_.xn.data(), n_rows);
+    kernels::matmul_shared_input(kernels_, gate_up, s_.xn.data(), n_rows);
     if (a.ffn == FfnActivation::kGeluTanh)
-      kernels::gelu_tanh_mul(s_.gate.data(), s_.up.data(), n_rows * hid);
+      kernels::gelu_tanh_mul(path, s_.gate.data(), s_.up.data(), n_rows * hid);
     else
-      kernels::silu_mul(s_.gate.data(), s_.up.data(), n_rows * hid);
-    kernels::matmul(w.w_down, s_.gate.data(), n_rows, s_.xn.data());
-    if (w.post_ffn_norm) norm_rows(s_.xn.data(), w.post_ffn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
+      kernels::silu_mul(path, s_.gate.data(), s_.up.data(), n_rows * hid);
+    kernels::matmul(kernels_, w.w_down, s_.gate.data(), n_rows, s_.xn.data());
+    if (w.post_ffn_norm) norm_rows(path, s_.xn.data(), w.post_ffn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
     for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];
   }
 
@@ -126,11 +137,11 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
   for (const SequenceChunk& ch : batch) {
     const int64_t n = static_cast<int64_t>(ch.tokens.size());
     for (int64_t i = ch.all_logits ? 0 : n - 1; i < n; ++i, ++out)
-      kernels::rmsnorm(&s_.x[(r + i) * dim], weights.output_norm, &s_.logits_in[out * dim], dim, c.rms_eps);
+      kernels::rmsnorm(path, &s_.x[(r + i) * dim], weights.output_norm, &s_.logits_in[out * dim], dim, c.rms_eps);
     r += n;
   }
   logits.resize(static_cast<size_t>(n_logit_rows) * c.vocab_size);
-  kernels::matmul(weights.output, s_.logits_in.data(), n_logit_rows, logits.data());
+  kernels::matmul(kernels_, weights.output, s_.logits_in.data(), n_logit_rows, logits.data());
 }
 
 // Causal grouped-query attention of every new row over its own sequence's
@@ -166,7 +177,7 @@ void LlamaModel::attention(int layer, int64_t n_rows, KvState& kv) {
                                      &scores[j]);
           j += run.n;
         }
-        kernels::softmax(&scores[begin], end - begin);
+        kernels::softmax(kernels_.path, &scores[begin], end - begin);
         float* o = &s_.att[r * q_dim + h * hd];
         std::memset(o, 0, hd * sizeof(float));
         for (int32_t j = begin; j < end;) {

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "kernels/kernel_config.h"
 #include "models/kv_state.h"
 #include "models/llama_config.h"
 #include "models/llama_weights.h"
@@ -23,9 +24,13 @@ struct SequenceChunk {
 
 class LlamaModel {
  public:
-  explicit LlamaModel(const LlamaConfig& config);
+  // Throws chorus::Error when the CPU cannot run the kernels' path.
+  explicit LlamaModel(const LlamaConfig& config,
+                      const kernels::KernelConfig& kernels = kernels::default_kernel_config());
 
   const LlamaConfig& config() const { return config_; }
+  const kernels::KernelConfig& kernel_config() const { return kernels_; }
+  void set_kernel_config(const kernels::KernelConfig& kernels);
 
   // Appends the chunks' K/V to `kv` and writes the logits rows in batch order
   // (per chunk: all tokens or the last) to `logits` (rows x vocab_size).
@@ -44,6 +49,7 @@ class LlamaModel {
 
 
   LlamaConfig config_;
+  kernels::KernelConfig kernels_;
   Scratch s_;
 };
 

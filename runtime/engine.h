@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kernels/kernel_config.h"
 #include "models/llama_model.h"
 #include "models/tokenizer.h"
 #include "runtime/grammar_mask.h"
@@ -32,6 +33,7 @@ struct EngineOptions {
   int32_t max_running = 64;         // sequences in the batch at once
   int32_t max_context = 2048;       // cap on positions per sequence (and the model's own context)
   bool share_prefixes = true;       // attach cached prompt prefixes (off: every prompt is computed)
+  kernels::KernelConfig kernels = kernels::default_kernel_config();  // the model's kernel path and activations
 };
 
 using RequestId = int64_t;

@@ -181,8 +181,10 @@ void check_model_and_tokenizer(const ExpertSpec& e, const Context& ctx) {
 
 ExpertSpec parse_expert(const json& j, const Context& ctx, const std::string& base_dir) {
   require_object(j, ctx, "an expert");
-  reject_unknown_fields(j, {"name", "model", "tokenizer", "dtype", "categories", "prompt_template", "generation"}, ctx,
-                        "the expert");
+  reject_unknown_fields(j,
+                        {"name", "model", "tokenizer", "dtype", "activations", "categories", "prompt_template",
+                         "generation"},
+                        ctx, "the expert");
   ExpertSpec e;
   e.name = get_string(j, "name", ctx, true);
   if (e.name.empty()) ctx.fail(ErrorCode::kInvalidArgument, "field 'name' is empty");
@@ -195,6 +197,12 @@ ExpertSpec parse_expert(const json& j, const Context& ctx, const std::string& ba
     if (!e.dtype)
       ctx.fail(ErrorCode::kInvalidArgument,
                fmt::format("dtype '{}' is not one of file, f32, f16, bf16, q8_0, q4_0, q4_1", dtype));
+  }
+  const std::string activations = get_string(j, "activations", ctx, false);
+  if (!activations.empty()) {
+    e.activations = kernels::parse_activation_precision(activations);
+    if (!e.activations)
+      ctx.fail(ErrorCode::kInvalidArgument, fmt::format("activations '{}' is not f32 or int8", activations));
   }
   if (const auto it = j.find("categories"); it != j.end()) {
     if (!it->is_array()) ctx.fail(ErrorCode::kInvalidArgument, "field 'categories' must be a list of strings");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/ggml_types.h"
+#include "kernels/kernel_config.h"
 #include "runtime/sampler.h"
 
 namespace chorus::runtime {
@@ -26,6 +27,8 @@ struct ExpertSpec {
   // The weight type of the resident copy's matrices; nullopt keeps the file's
   // types. Only f32/f16/bf16 matrices whose rows fill whole blocks convert.
   std::optional<kernels::GgmlType> dtype;
+  // How its activations meet quantized weights; nullopt: the engine options' choice.
+  std::optional<kernels::ActivationPrecision> activations;
   std::vector<std::string> categories;
   std::string prompt_template;  // e.g. "Q: {{question}}\nA:"; "" = the question as is
   GenerationDefaults generation;

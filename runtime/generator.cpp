@@ -25,6 +25,7 @@ GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, in
   if (max_tokens < 0) throw Error(ErrorCode::kInvalidArgument, "generate: max_tokens must be >= 0");
   EngineOptions opt;
   opt.max_running = 1;
+  opt.kernels = m.model->kernel_config();
   opt.max_context = static_cast<int32_t>(std::min<int64_t>(c.context_length, prompt.size() + max_tokens));
   opt.max_step_tokens = std::max<int32_t>(1, static_cast<int32_t>(prompt.size()));
   Engine engine(c, *m.tokenizer, opt);

@@ -13,7 +13,7 @@
 namespace chorus::runtime {
 
 LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path,
-                       std::optional<kernels::GgmlType> dtype) {
+                       std::optional<kernels::GgmlType> dtype, const kernels::KernelConfig& kernels) {
   LoadedModel m;
   m.file = models::open_model_file(model_path);
   models::require_architecture(m.file);  // before the tokenizer, whose size check would mislead
@@ -46,7 +46,7 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
   } else {
     m.weights = models::bind_llama_weights(m.file);
   }
-  m.model = std::make_unique<models::LlamaModel>(m.file.config);
+  m.model = std::make_unique<models::LlamaModel>(m.file.config, kernels);
   return m;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "kernels/kernel_config.h"
 #include "models/chat_template.h"
 #include "models/llama_model.h"
 #include "models/llama_weights.h"
@@ -31,7 +32,9 @@ struct LoadedModel {
 // beside the model). Throws chorus::Error when the tokenizer does not fit the model.
 // dtype: convert the f32/f16/bf16 matrices whose rows fill whole blocks to this
 // type when loading (quantize on load); the others keep their file type.
+// The model runs its kernels as `kernels` says.
 LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path = "",
-                       std::optional<kernels::GgmlType> dtype = std::nullopt);
+                       std::optional<kernels::GgmlType> dtype = std::nullopt,
+                       const kernels::KernelConfig& kernels = kernels::default_kernel_config());
 
 }  // namespace chorus::runtime

@@ -10,6 +10,7 @@
 #include "kernels/cpu_features.h"
 #include "kernels/dequantize.h"
 #include "kernels/gemm_f32.h"
+#include "kernels/kernel_config.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/quantize.h"
@@ -28,24 +29,12 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
 // Runs `fn` once on every path this CPU has, with that path forced.
 template <class Fn>
 void for_each_simd_path(Fn fn) {
-  const KernelPath saved = kernel_path();
   for (KernelPath p : {KernelPath::kAvx2, KernelPath::kAvx512}) {
     if (!kernel_path_available(p)) continue;
-    ASSERT_TRUE(set_kernel_path(p));
     SCOPED_TRACE(kernel_path_name(p));
     fn(p);
   }
-  set_kernel_path(saved);
 }
-
-class ScopedPath {
- public:
-  explicit ScopedPath(KernelPath p) : saved_(kernel_path()) { set_kernel_path(p); }
-  ~ScopedPath() { set_kernel_path(saved_); }
-
- private:
-  KernelPath saved_;
-};
 
 // ---- dispatch ---------------------------------------------------------------
 
@@ -56,14 +45,11 @@ TEST(CpuFeatures, PathsParseAndForce) {
   EXPECT_FALSE(parse_kernel_path("sse"));
   EXPECT_TRUE(kernel_path_available(KernelPath::kScalar));
   EXPECT_TRUE(kernel_path_available(best_kernel_path()));
-  const KernelPath saved = kernel_path();
-  ASSERT_TRUE(set_kernel_path(KernelPath::kScalar));
-  EXPECT_STREQ(kernel_path_name(), "scalar");
-  set_kernel_path(saved);
-  if (!kernel_path_available(KernelPath::kAvx512)) {
-    EXPECT_FALSE(set_kernel_path(KernelPath::kAvx512));
-    EXPECT_EQ(kernel_path(), saved);
-  }
+  EXPECT_STREQ(kernel_path_name(KernelPath::kScalar), "scalar");
+  EXPECT_TRUE(kernel_path_available(default_kernel_config().path));
+  EXPECT_EQ(parse_activation_precision("int8"), ActivationPrecision::kInt8);
+  EXPECT_EQ(parse_activation_precision("f32"), ActivationPrecision::kF32);
+  EXPECT_FALSE(parse_activation_precision("int9"));
 }
 
 // ---- dequantize: hand-built blocks --------------------------------------------
@@ -361,21 +347,19 @@ struct MatmulCase {
   std::vector<int64_t> cols;
 };
 
-void check_paths_agree(GgmlType type, int64_t rows, int64_t cols, int64_t n_tokens, uint32_t seed) {
+void check_paths_agree(ActivationPrecision precision, GgmlType type, int64_t rows, int64_t cols, int64_t n_tokens,
+                       uint32_t seed) {
   SCOPED_TRACE(::testing::Message() << type_name(type) << " rows " << rows << " cols " << cols << " tokens "
                                     << n_tokens);
   const std::vector<uint8_t> data = random_weights(type, rows, cols, seed);
   const WeightMatrix w{type, rows, cols, data.data()};
   const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), seed + 1);
   std::vector<float> ref(rows * n_tokens, NAN), y(rows * n_tokens, NAN);
-  {
-    ScopedPath scalar(KernelPath::kScalar);
-    matmul(w, x.data(), n_tokens, ref.data());
-  }
+  matmul({KernelPath::kScalar, precision}, w, x.data(), n_tokens, ref.data());
   const std::vector<float> mag = magnitudes(w, x, n_tokens);
-  for_each_simd_path([&](KernelPath) {
+  for_each_simd_path([&](KernelPath p) {
     std::fill(y.begin(), y.end(), NAN);
-    matmul(w, x.data(), n_tokens, y.data());
+    matmul({p, precision}, w, x.data(), n_tokens, y.data());
     for (size_t i = 0; i < y.size(); ++i)
       ASSERT_NEAR(y[i], ref[i], 2e-6f * mag[i] + 1e-6f) << "token " << i / rows << " row " << i % rows;
   });
@@ -395,26 +379,24 @@ TEST(Matmul, SimdPathsMatchScalarReference) {
       {GgmlType::Q5_K, {256, 768}},
       {GgmlType::Q6_K, {256, 768}},
   };
-  const ActivationPrecision saved = activation_precision();
   // Both precisions: with int8 every path quantizes the activations alike, so
   // only the order of the f32 additions differs. Widths of 1, 3 and 16
   // sub-blocks: the int8 tiles sum groups of 8, the last one partly filled.
   for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
-    set_activation_precision(precision);
     uint32_t seed = 1;
     for (const MatmulCase& c : cases)
       for (int64_t cols : c.cols)
         for (int64_t rows : {1, 5, 19, 64})
-          for (int64_t n_tokens : {1, 2, 3, 4, 5, 8, 17}) check_paths_agree(c.type, rows, cols, n_tokens, seed++);
+          for (int64_t n_tokens : {1, 2, 3, 4, 5, 8, 17})
+            check_paths_agree(precision, c.type, rows, cols, n_tokens, seed++);
   }
-  set_activation_precision(saved);
 }
 
 // The int8-activation reference against plain f32 math: the activation's
 // rounding (at most d_x/2 per element) bounds the difference.
 TEST(Matmul, Q8ActivationReferenceMatchesFloatMath) {
   const int64_t rows = 9, cols = 256, n_tokens = 3;
-  ScopedPath scalar(KernelPath::kScalar);
+  const KernelConfig scalar_int8{KernelPath::kScalar, ActivationPrecision::kInt8};
   for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                         GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
     SCOPED_TRACE(type_name(type));
@@ -422,7 +404,7 @@ TEST(Matmul, Q8ActivationReferenceMatchesFloatMath) {
     const WeightMatrix w{type, rows, cols, data.data()};
     const std::vector<float> x = random_floats(cols * n_tokens, 5);
     std::vector<float> y(rows * n_tokens), row(cols);
-    matmul(w, x.data(), n_tokens, y.data());
+    matmul(scalar_int8, w, x.data(), n_tokens, y.data());
     for (int64_t o = 0; o < rows; ++o) {
       dequantize_row(type, data.data() + o * row_bytes(type, cols), row.data(), cols);
       for (int64_t t = 0; t < n_tokens; ++t) {
@@ -442,7 +424,7 @@ TEST(Matmul, Q8ActivationReferenceMatchesFloatMath) {
 }
 
 TEST(Matmul, SgemmPathMatchesReferenceForManyTokens) {
-  for (int64_t n_tokens : {8, 33}) check_paths_agree(GgmlType::F32, 37, 172, n_tokens, 1234);
+  for (int64_t n_tokens : {8, 33}) check_paths_agree(ActivationPrecision::kF32, GgmlType::F32, 37, 172, n_tokens, 1234);
 }
 
 TEST(Matmul, SupportsEveryDequantizableType) {
@@ -460,18 +442,15 @@ TEST(Matmul, SupportsEveryDequantizableType) {
 namespace chorus::kernels {
 namespace {
 
-// Runs `op` on a copy of `input` under the scalar path and under each SIMD
-// path, and compares the outputs element-wise within rel·|ref| + abs.
+// Runs `op(path, v)` on a copy v of `input` on the scalar path and on each
+// SIMD path, and compares the outputs element-wise within rel·|ref| + abs.
 template <class Op>
 void check_op(const std::vector<float>& input, Op op, float rel, float abs) {
   std::vector<float> ref = input;
-  {
-    ScopedPath scalar(KernelPath::kScalar);
-    op(ref);
-  }
-  for_each_simd_path([&](KernelPath) {
+  op(KernelPath::kScalar, ref);
+  for_each_simd_path([&](KernelPath p) {
     std::vector<float> got = input;
-    op(got);
+    op(p, got);
     for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], ref[i], rel * std::fabs(ref[i]) + abs) << i;
   });
 }
@@ -484,12 +463,9 @@ TEST(Ops, DotAndAxpy) {
     const std::vector<float> a = random_floats(n, 1), b = random_floats(n, 2);
     float ref_dot, mag = 0.0f;
     for (int64_t i = 0; i < n; ++i) mag += std::fabs(a[i] * b[i]);
-    {
-      ScopedPath scalar(KernelPath::kScalar);
-      ref_dot = dot_f32(a.data(), b.data(), n);
-    }
-    for_each_simd_path([&](KernelPath) { EXPECT_NEAR(dot_f32(a.data(), b.data(), n), ref_dot, 1e-6f * mag); });
-    check_op(b, [&](std::vector<float>& y) { axpy_f32(0.37f, a.data(), y.data(), n); }, 1e-6f, 1e-6f);
+    ref_dot = dot_f32(KernelPath::kScalar, a.data(), b.data(), n);
+    for_each_simd_path([&](KernelPath p) { EXPECT_NEAR(dot_f32(p, a.data(), b.data(), n), ref_dot, 1e-6f * mag); });
+    check_op(b, [&](KernelPath p, std::vector<float>& y) { axpy_f32(p, 0.37f, a.data(), y.data(), n); }, 1e-6f, 1e-6f);
   }
 }
 
@@ -497,16 +473,16 @@ TEST(Ops, RmsnormSoftmaxSilu) {
   for (int64_t n : kOpLengths) {
     SCOPED_TRACE(n);
     const std::vector<float> x = random_floats(n, 3, 3.0f), w = random_floats(n, 4);
-    check_op(x, [&](std::vector<float>& v) { rmsnorm(x.data(), w.data(), v.data(), n, 1e-5f); }, 1e-5f, 1e-6f);
-    check_op(x, [&](std::vector<float>& v) { softmax(v.data(), n); }, 1e-5f, 1e-7f);
-    check_op(x, [&](std::vector<float>& v) { silu_mul(v.data(), w.data(), n); }, 1e-5f, 1e-6f);
+    check_op(x, [&](KernelPath p, std::vector<float>& v) { rmsnorm(p, x.data(), w.data(), v.data(), n, 1e-5f); }, 1e-5f, 1e-6f);
+    check_op(x, [&](KernelPath p, std::vector<float>& v) { softmax(p, v.data(), n); }, 1e-5f, 1e-7f);
+    check_op(x, [&](KernelPath p, std::vector<float>& v) { silu_mul(p, v.data(), w.data(), n); }, 1e-5f, 1e-6f);
   }
   // Extremes: large logits (exp underflows to 0), large |gate| (exp overflows).
   std::vector<float> big(37);
   for (size_t i = 0; i < big.size(); ++i) big[i] = (static_cast<float>(i) - 18.0f) * 12.0f;
   const std::vector<float> ones(big.size(), 1.0f);
-  check_op(big, [&](std::vector<float>& v) { softmax(v.data(), static_cast<int64_t>(v.size())); }, 1e-5f, 1e-30f);
-  check_op(big, [&](std::vector<float>& v) { silu_mul(v.data(), ones.data(), static_cast<int64_t>(v.size())); },
+  check_op(big, [&](KernelPath p, std::vector<float>& v) { softmax(p, v.data(), static_cast<int64_t>(v.size())); }, 1e-5f, 1e-30f);
+  check_op(big, [&](KernelPath p, std::vector<float>& v) { silu_mul(p, v.data(), ones.data(), static_cast<int64_t>(v.size())); },
            1e-5f, 1e-30f);
 }
 
@@ -516,7 +492,7 @@ TEST(Ops, Rope) {
     SCOPED_TRACE(::testing::Message() << s.heads << "x" << s.head_dim << " rope " << s.rope_dim);
     const std::vector<float> v = random_floats(s.heads * s.head_dim, 5);
     for (int64_t pos : {0, 1, 17, 4095})
-      check_op(v, [&](std::vector<float>& x) { rope(x.data(), s.heads, s.head_dim, s.rope_dim, pos, 10000.0f); },
+      check_op(v, [&](KernelPath p, std::vector<float>& x) { rope(p, x.data(), s.heads, s.head_dim, s.rope_dim, pos, 10000.0f); },
                1e-6f, 1e-6f);
   }
 }
@@ -530,17 +506,16 @@ TEST(Ops, RopeHalvesIsRopeOfInterleavedHalves) {
     const std::vector<float> v = random_floats(s.heads * s.head_dim, 6);
     const int64_t half = s.rope_dim / 2;
     for (int64_t pos : {0, 1, 17, 4095}) {
-      check_op(v, [&](std::vector<float>& x) { rope_halves(x.data(), s.heads, s.head_dim, s.rope_dim, pos, 1e6f); },
+      check_op(v, [&](KernelPath p, std::vector<float>& x) { rope_halves(p, x.data(), s.heads, s.head_dim, s.rope_dim, pos, 1e6f); },
                1e-6f, 1e-6f);
-      ScopedPath scalar(KernelPath::kScalar);
       std::vector<float> halves = v, pairs = v;
       for (int64_t h = 0; h < s.heads; ++h)
         for (int64_t i = 0; i < half; ++i) {
           pairs[h * s.head_dim + 2 * i] = v[h * s.head_dim + i];
           pairs[h * s.head_dim + 2 * i + 1] = v[h * s.head_dim + half + i];
         }
-      rope_halves(halves.data(), s.heads, s.head_dim, s.rope_dim, pos, 1e6f);
-      rope(pairs.data(), s.heads, s.head_dim, s.rope_dim, pos, 1e6f);
+      rope_halves(KernelPath::kScalar, halves.data(), s.heads, s.head_dim, s.rope_dim, pos, 1e6f);
+      rope(KernelPath::kScalar, pairs.data(), s.heads, s.head_dim, s.rope_dim, pos, 1e6f);
       for (int64_t h = 0; h < s.heads; ++h) {
         for (int64_t i = 0; i < half; ++i) {
           // Not bit for bit: the compiler may contract one product of a pair into an FMA and not the other.
@@ -558,26 +533,23 @@ TEST(Ops, GeluTanhMul) {
   for (int64_t n : kOpLengths) {
     SCOPED_TRACE(n);
     const std::vector<float> x = random_floats(n, 7, 4.0f), w = random_floats(n, 8);
-    check_op(x, [&](std::vector<float>& v) { gelu_tanh_mul(v.data(), w.data(), n); }, 2e-6f, 1e-6f);
+    check_op(x, [&](KernelPath p, std::vector<float>& v) { gelu_tanh_mul(p, v.data(), w.data(), n); }, 2e-6f, 1e-6f);
   }
   std::vector<float> big(41);
   for (size_t i = 0; i < big.size(); ++i) big[i] = (static_cast<float>(i) - 20.0f) * 6.0f;  // tanh saturates
   const std::vector<float> ones(big.size(), 1.0f);
   // Where tanh rounds to -1 the reference gives 0 and x·sigmoid(2u) a value below 1e-9.
-  check_op(big, [&](std::vector<float>& v) { gelu_tanh_mul(v.data(), ones.data(), static_cast<int64_t>(v.size())); },
+  check_op(big, [&](KernelPath p, std::vector<float>& v) { gelu_tanh_mul(p, v.data(), ones.data(), static_cast<int64_t>(v.size())); },
            2e-6f, 1e-9f);
   // Values of 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))) computed in double, on every path.
-  auto check_values = [] {
+  auto check_values = [](KernelPath p) {
     std::vector<float> g = {1.0f, -1.0f, 0.5f, 3.0f, 0.0f, -3.0f, 2.0f, -0.5f}, u(8, 2.0f);
-    gelu_tanh_mul(g.data(), u.data(), 8);
+    gelu_tanh_mul(p, g.data(), u.data(), 8);
     const float want[] = {0.841192f, -0.158808f, 0.345714f, 2.996363f, 0.0f, -0.003637f, 1.954598f, -0.154286f};
     for (int i = 0; i < 8; ++i) EXPECT_NEAR(g[i], 2.0f * want[i], 2e-5f) << i;
   };
-  {
-    ScopedPath scalar(KernelPath::kScalar);
-    check_values();
-  }
-  for_each_simd_path([&](KernelPath) { check_values(); });
+  check_values(KernelPath::kScalar);
+  for_each_simd_path(check_values);
 }
 
 }  // namespace
@@ -595,13 +567,10 @@ TEST(GemmF32, SimdPathsMatchReference) {
     SCOPED_TRACE(::testing::Message() << s.m << "x" << s.n << "x" << s.k);
     const std::vector<float> x = random_floats(s.m * s.k, 11), w = random_floats(s.n * s.k, 12);
     std::vector<float> ref(s.m * s.n), y(s.m * s.n);
-    {
-      ScopedPath scalar(KernelPath::kScalar);
-      gemm_f32(x.data(), w.data(), s.m, s.n, s.k, ref.data());
-    }
-    for_each_simd_path([&](KernelPath) {
+    gemm_f32(KernelPath::kScalar, x.data(), w.data(), s.m, s.n, s.k, ref.data());
+    for_each_simd_path([&](KernelPath p) {
       std::fill(y.begin(), y.end(), NAN);
-      gemm_f32(x.data(), w.data(), s.m, s.n, s.k, y.data());
+      gemm_f32(p, x.data(), w.data(), s.m, s.n, s.k, y.data());
       for (int64_t t = 0; t < s.m; ++t)
         for (int64_t o = 0; o < s.n; ++o) {
           double mag = 0;
@@ -630,17 +599,14 @@ TEST(ActivationQ8, SimdPathsGiveReferenceBytes) {
   // Written from block 1 on: block 0 of the buffers must stay untouched.
   ActivationsQ8Buffer ref_buffer, got_buffer;
   ref_buffer.resize(nb + 1), got_buffer.resize(nb + 1);
-  {
-    ScopedPath scalar(KernelPath::kScalar);
-    quantize_activation_row(x.data(), static_cast<int64_t>(x.size()), ref_buffer, 1);
-  }
+  quantize_activation_row(KernelPath::kScalar, x.data(), static_cast<int64_t>(x.size()), ref_buffer, 1);
   const ActivationsQ8 ref = ref_buffer.view().from_block(1);
   EXPECT_EQ(ref.qs[0].q[1], -8);  // -7.5 → -8
   EXPECT_EQ(ref.qs[0].q[31], 8);  // 7.5 → 8
   EXPECT_EQ(ref.sum[0], 127);  // the halves -7.5 .. 7.5 cancel in pairs
   EXPECT_EQ(ref.d_sum[0], ref.d[0] * static_cast<float>(ref.sum[0]));
-  for_each_simd_path([&](KernelPath) {
-    quantize_activation_row(x.data(), static_cast<int64_t>(x.size()), got_buffer, 1);
+  for_each_simd_path([&](KernelPath p) {
+    quantize_activation_row(p, x.data(), static_cast<int64_t>(x.size()), got_buffer, 1);
     const ActivationsQ8 got = got_buffer.view().from_block(1);
     EXPECT_EQ(got_buffer.view().d[0], 0.0f);
     for (int64_t b = 0; b < nb; ++b) {
@@ -662,17 +628,16 @@ namespace {
 
 TEST(Matmul, F32ActivationsMatchDequantizedMath) {
   const int64_t rows = 21, cols = 512;
-  const ActivationPrecision saved = activation_precision();
-  set_activation_precision(ActivationPrecision::kF32);
+  const ActivationPrecision f32 = ActivationPrecision::kF32;
   for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                         GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
     SCOPED_TRACE(type_name(type));
-    for (int64_t n_tokens : {1, 5}) check_paths_agree(type, rows, cols, n_tokens, 77);
+    for (int64_t n_tokens : {1, 5}) check_paths_agree(f32, type, rows, cols, n_tokens, 77);
     const std::vector<uint8_t> data = random_weights(type, rows, cols, 78);
     const WeightMatrix w{type, rows, cols, data.data()};
     const std::vector<float> x = random_floats(cols, 79);
     std::vector<float> y(rows), row(cols);
-    matmul(w, x.data(), 1, y.data());
+    matmul({best_kernel_path(), f32}, w, x.data(), 1, y.data());
     const std::vector<float> mag = magnitudes(w, x, 1);
     for (int64_t o = 0; o < rows; ++o) {
       dequantize_row(type, data.data() + o * row_bytes(type, cols), row.data(), cols);
@@ -681,7 +646,6 @@ TEST(Matmul, F32ActivationsMatchDequantizedMath) {
       EXPECT_NEAR(y[o], exact, 2e-6 * mag[o] + 1e-6);
     }
   }
-  set_activation_precision(saved);
 }
 
 // A token's outputs must not depend on which other tokens share the call
@@ -691,21 +655,20 @@ TEST(Matmul, F32ActivationsMatchDequantizedMath) {
 // of R-row tiles; 17 tokens cross a 16-token chunk.
 TEST(Matmul, OutputsDoNotDependOnTheBatch) {
   const int64_t rows = 70, cols = 256;
-  const ActivationPrecision saved = activation_precision();
   for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
-    set_activation_precision(precision);
     for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                           GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
       SCOPED_TRACE(type_name(type));
       const std::vector<uint8_t> data = random_weights(type, rows, cols, 91);
       const WeightMatrix w{type, rows, cols, data.data()};
-      for_each_simd_path([&](KernelPath) {
+      for_each_simd_path([&](KernelPath p) {
+        const KernelConfig config{p, precision};
         for (int64_t n_tokens : {2, 3, 4, 5, 17}) {
           const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 92);
           std::vector<float> y(static_cast<size_t>(rows * n_tokens)), alone(rows);
-          matmul(w, x.data(), n_tokens, y.data());
+          matmul(config, w, x.data(), n_tokens, y.data());
           for (int64_t t = 0; t < n_tokens; ++t) {
-            matmul(w, x.data() + t * cols, 1, alone.data());
+            matmul(config, w, x.data() + t * cols, 1, alone.data());
             for (int64_t o = 0; o < rows; ++o)
               ASSERT_EQ(y[t * rows + o], alone[o]) << "tokens " << n_tokens << ", token " << t << ", row " << o;
           }
@@ -713,7 +676,6 @@ TEST(Matmul, OutputsDoNotDependOnTheBatch) {
       });
     }
   }
-  set_activation_precision(saved);
 }
 
 }  // namespace
@@ -738,10 +700,9 @@ TEST(Matmul, SharedInputGivesEachMatmulsBits) {
   std::vector<WeightMatrix> ws;
   for (size_t i = 0; i < shapes.size(); ++i) data.push_back(random_weights(shapes[i].first, shapes[i].second, cols, 50 + i));
   for (size_t i = 0; i < shapes.size(); ++i) ws.push_back({shapes[i].first, shapes[i].second, cols, data[i].data()});
-  const ActivationPrecision saved = activation_precision();
   for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
-    set_activation_precision(precision);
-    for_each_simd_path([&](KernelPath) {
+    for_each_simd_path([&](KernelPath p) {
+      const KernelConfig config{p, precision};
       for (int64_t n_tokens : {1, 3, 9}) {
         SCOPED_TRACE(n_tokens);
         const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 51);
@@ -749,16 +710,15 @@ TEST(Matmul, SharedInputGivesEachMatmulsBits) {
         std::vector<MatmulOutput> outs;
         for (const WeightMatrix& w : ws) together.emplace_back(static_cast<size_t>(w.rows * n_tokens), -1.0f);
         for (size_t i = 0; i < ws.size(); ++i) outs.push_back({&ws[i], together[i].data()});
-        matmul_shared_input(outs, x.data(), n_tokens);
+        matmul_shared_input(config, outs, x.data(), n_tokens);
         for (size_t i = 0; i < ws.size(); ++i) {
           std::vector<float> y(together[i].size());
-          matmul(ws[i], x.data(), n_tokens, y.data());
+          matmul(config, ws[i], x.data(), n_tokens, y.data());
           ASSERT_EQ(y, together[i]) << type_name(ws[i].type);
         }
       }
     });
   }
-  set_activation_precision(saved);
 }
 
 }  // namespace

@@ -6,9 +6,11 @@
 #include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
+#include "kernels/kernel_config.h"
 #include "models/llama_model.h"
 #include "models/model_file.h"
 #include "runtime/contiguous_kv_cache.h"
+#include "runtime/loaded_model.h"
 #include "runtime/sampler.h"
 #include "tests/test_paths.h"
 
@@ -122,6 +124,50 @@ TEST(LlamaForward, RejectsTokenOutsideVocabulary) {
   const int32_t bad = 512;
   SequenceChunk c{0, {&bad, 1}, 0};
   EXPECT_THROW(model.forward(weights, {&c, 1}, kv, logits), chorus::Error);
+}
+
+// Two models configured differently live in one process: each runs with its
+// own kernel configuration, whatever the other does between its calls.
+TEST(LlamaForward, TwoModelsKeepTheirOwnKernelConfig) {
+  using chorus::kernels::ActivationPrecision;
+  using chorus::kernels::KernelConfig;
+  const std::string path = chorus::test::fixture_dir() + "/models/stories260K/stories260K.gguf";
+  const KernelConfig exact{chorus::kernels::best_kernel_path(), ActivationPrecision::kF32};
+  const KernelConfig int8{chorus::kernels::best_kernel_path(), ActivationPrecision::kInt8};
+  // q8_0 weights, where the activation precision changes the numbers.
+  chorus::runtime::LoadedModel a = chorus::runtime::load_model(path, "", chorus::kernels::GgmlType::Q8_0, exact);
+  chorus::runtime::LoadedModel b = chorus::runtime::load_model(path, "", chorus::kernels::GgmlType::Q8_0, int8);
+  EXPECT_EQ(a.model->kernel_config().activations, ActivationPrecision::kF32);
+  EXPECT_EQ(b.model->kernel_config().activations, ActivationPrecision::kInt8);
+  const std::vector<int32_t> prompt = {1, 403, 407, 261, 378};
+  auto run = [&](chorus::runtime::LoadedModel& m) {
+    chorus::runtime::ContiguousKvCache kv(m.file.config.n_layers, m.file.config.kv_dim(), 16);
+    std::vector<float> logits;
+    SequenceChunk c{0, prompt, 0};
+    m.model->forward(m.weights, {&c, 1}, kv, logits);
+    return logits;
+  };
+  const std::vector<float> a1 = run(a), b1 = run(b), a2 = run(a), b2 = run(b);
+  EXPECT_EQ(a1, a2);
+  EXPECT_EQ(b1, b2);
+  EXPECT_NE(a1, b1);
+  LlamaModel alone(a.file.config, int8);
+  chorus::runtime::ContiguousKvCache kv(a.file.config.n_layers, a.file.config.kv_dim(), 16);
+  std::vector<float> logits;
+  SequenceChunk c{0, prompt, 0};
+  alone.forward(b.weights, {&c, 1}, kv, logits);
+  EXPECT_EQ(logits, b1);
+}
+
+TEST(LlamaForward, RefusesAKernelPathTheCpuCannotRun) {
+  if (chorus::kernels::kernel_path_available(chorus::kernels::KernelPath::kAvx512))
+    GTEST_SKIP() << "this CPU runs every path";
+  auto file = chorus::models::open_model_file(chorus::test::fixture_dir() + "/models/stories260K/stories260K.bin");
+  const chorus::kernels::KernelConfig avx512{chorus::kernels::KernelPath::kAvx512,
+                                             chorus::kernels::ActivationPrecision::kF32};
+  EXPECT_THROW(LlamaModel(file.config, avx512), chorus::Error);
+  LlamaModel model(file.config);
+  EXPECT_THROW(model.set_kernel_config(avx512), chorus::Error);
 }
 
 }  // namespace

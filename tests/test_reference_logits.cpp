@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "kernels/kernel_config.h"
 #include "kernels/matmul.h"
 #include "models/llama_model.h"
 #include "models/model_file.h"
@@ -17,7 +18,6 @@
 namespace {
 
 using chorus::kernels::ActivationPrecision;
-using chorus::kernels::set_activation_precision;
 
 constexpr const char* kQwen05 = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
 constexpr const char* kQwen15 = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
@@ -29,7 +29,6 @@ constexpr const char* kGemma3 = "gemma-3-270m-q4_k_m.gguf";
 // greedy choice at every position must still agree with the reference.
 void compare_with_reference(const std::string& model_path, const std::string& ref_name, double tol,
                             ActivationPrecision precision = ActivationPrecision::kF32) {
-  set_activation_precision(precision);
   const std::string ref_path = chorus::test::binary_dir() + "/ref/" + ref_name + ".json";
   if (!std::filesystem::exists(ref_path)) GTEST_SKIP() << ref_path << " missing: run the ref_logits_" << ref_name << " fixture";
   std::ifstream in(ref_path);
@@ -39,7 +38,9 @@ void compare_with_reference(const std::string& model_path, const std::string& re
 
   auto file = chorus::models::open_model_file(model_path);
   const auto weights = chorus::models::bind_llama_weights(file);
-  chorus::models::LlamaModel model(file.config);
+  chorus::kernels::KernelConfig kernels = chorus::kernels::default_kernel_config();
+  kernels.activations = precision;
+  chorus::models::LlamaModel model(file.config, kernels);
   chorus::runtime::ContiguousKvCache kv(file.config.n_layers, file.config.kv_dim(), static_cast<int32_t>(tokens.size()));
   std::vector<float> logits;
   // A reference of the last position only (a long prompt) needs only that row.
@@ -61,7 +62,6 @@ void compare_with_reference(const std::string& model_path, const std::string& re
     EXPECT_EQ(std::max_element(got, got + V) - got, std::max_element(want.begin(), want.end()) - want.begin())
         << "greedy token differs at position " << positions[r];
   }
-  set_activation_precision(ActivationPrecision::kF32);
 }
 
 TEST(ReferenceLogits, Aidreams260K) {

@@ -112,7 +112,7 @@ class Registry : public ::testing::Test {
 TEST_F(Registry, ParsesEveryField) {
   const ExpertRegistry r = parse(
       fmt::format(R"([
-        {{"name": "tiny", "model": "tiny.gguf", "dtype": "q8_0", "categories": ["math", "code"],
+        {{"name": "tiny", "model": "tiny.gguf", "dtype": "q8_0", "activations": "int8", "categories": ["math", "code"],
           "prompt_template": "Q: {{{{question}}}}\nA:",
           "generation": {{"max_tokens": 32, "temperature": 0.0, "top_k": 5, "top_p": 0.9, "min_p": 0.1,
                           "repetition_penalty": 1.1, "seed": 7}}}},
@@ -124,6 +124,8 @@ TEST_F(Registry, ParsesEveryField) {
   const ExpertSpec& t = r.experts[0];
   EXPECT_EQ(t.model_path, dir_ + "/tiny.gguf");
   EXPECT_EQ(t.dtype, chorus::kernels::GgmlType::Q8_0);
+  EXPECT_EQ(t.activations, chorus::kernels::ActivationPrecision::kInt8);
+  EXPECT_FALSE(r.experts[1].activations.has_value());
   EXPECT_EQ(t.categories, (std::vector<std::string>{"math", "code"}));
   EXPECT_EQ(t.prompt_template, "Q: {{question}}\nA:");
   EXPECT_EQ(t.generation.max_tokens, 32);
@@ -148,6 +150,8 @@ TEST_F(Registry, ErrorsNameTheEntry) {
                ErrorCode::kInvalidArgument, {"expert 'a' (entry 1)", "duplicate expert name"});
   expect_error([&] { parse(R"([{"name": "a", "model": "tiny.gguf", "dtype": "q3_K"}])"); },
                ErrorCode::kInvalidArgument, {"expert 'a'", "dtype 'q3_K'"});
+  expect_error([&] { parse(R"([{"name": "a", "model": "tiny.gguf", "activations": "int4"}])"); },
+               ErrorCode::kInvalidArgument, {"expert 'a'", "activations 'int4'"});
   expect_error([&] { parse(R"([{"model": "tiny.gguf"}])"); }, ErrorCode::kInvalidArgument,
                {"expert entry 0", "missing field 'name'"});
   expect_error([&] { parse(R"([{"name": "a", "model": "tiny.gguf", "generation": {"top_p": 2}}])"); },

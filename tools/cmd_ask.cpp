@@ -118,7 +118,6 @@ void register_ask(CLI::App& app, int& exit_code) {
   cmd->add_flag("--verbose", a->verbose, "Also print the plan and each node's expert and output");
   add_runtime_flags(cmd, a->runtime);
   cmd->callback([a, &exit_code] {
-    apply_runtime_flags(a->runtime);
     ComposerOptions options;
     options.router = router_path(a->router);
     options.threads = a->runtime.threads;

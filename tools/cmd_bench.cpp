@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
-#include "kernels/cpu_features.h"
+#include "kernels/kernel_config.h"
 #include "kernels/matmul.h"
 #include "models/json_text.h"
 #include "runtime/engine.h"
@@ -55,6 +55,7 @@ RunResult run_batch(runtime::LoadedModel& m, const BenchOptions& o, bool share) 
   eo.max_context = o.shared_prefix + o.prompt_tokens + o.gen_tokens + 1;
   eo.max_step_tokens = o.batch * (o.shared_prefix + o.prompt_tokens);
   eo.share_prefixes = share;
+  eo.kernels = m.model->kernel_config();
   runtime::Engine engine(m.file.config, *m.tokenizer, eo);
   runtime::SamplingParams greedy;
   greedy.temperature = 0.0f;
@@ -101,8 +102,8 @@ int run_bench(const BenchOptions& o) {
   if (o.model.empty()) throw Error(ErrorCode::kInvalidArgument, "bench: --model is required (or a subcommand such as tiers)");
   if (o.batch < 1 || o.prompt_tokens < 1 || o.gen_tokens < 2 || o.shared_prefix < 0)
     throw Error(ErrorCode::kInvalidArgument, "bench: --batch, --prompt-tokens >= 1, --gen-tokens >= 2, --shared-prefix >= 0");
-  apply_runtime_flags(o.runtime);
-  runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer, load_dtype(o.runtime));
+  const kernels::KernelConfig kernel_config = apply_runtime_flags(o.runtime);
+  runtime::LoadedModel m = runtime::load_model(o.model, o.tokenizer, load_dtype(o.runtime), kernel_config);
   const double stream = stream_read_gb_s();
   const uint64_t per_token = weight_bytes_per_token(m.weights);
 
@@ -119,8 +120,8 @@ int run_bench(const BenchOptions& o) {
                       {"gen_tokens", o.gen_tokens},
                       {"batch", o.batch},
                       {"threads", omp_get_max_threads()},
-                      {"kernel_path", kernels::kernel_path_name()},
-                      {"activations", kernels::activation_precision() == kernels::ActivationPrecision::kF32 ? "f32" : "int8"},
+                      {"kernel_path", kernels::kernel_path_name(kernel_config.path)},
+                      {"activations", kernels::activation_precision_name(kernel_config.activations)},
                       {"prefill_tok_s", prefill_tok_s},
                       {"decode_tok_s", decode_tok_s},
                       {"decode_gb_s", decode_gb_s},

@@ -18,6 +18,7 @@
 #include "graph/plan.h"
 #include "graph/registry_routing.h"
 #include "graph/trace.h"
+#include "kernels/kernel_config.h"
 #include "models/json_text.h"
 #include "runtime/expert_registry.h"
 #include "runtime/tier_moves.h"
@@ -41,8 +42,9 @@ struct BenchComposeArgs {
   RuntimeFlags runtime;
 };
 
-graph::CompositionResult run_mode(const BenchComposeArgs& a, const runtime::ExpertRegistry& registry,
-                                  const graph::Plan& plan, const Router* router, bool sequential) {
+graph::CompositionResult run_mode(const BenchComposeArgs& a, const kernels::KernelConfig& kernel_config,
+                                  const runtime::ExpertRegistry& registry, const graph::Plan& plan,
+                                  const Router* router, bool sequential) {
   // Every mode starts with all experts on disk, and really there: a file the
   // other mode left in the page cache would make its first load a memcpy.
   for (const runtime::ExpertSpec& e : registry.experts) runtime::drop_page_cache(e.model_path);
@@ -50,6 +52,7 @@ graph::CompositionResult run_mode(const BenchComposeArgs& a, const runtime::Expe
   runtime::EngineOptions engine;
   engine.max_running = a.max_running;
   engine.max_context = a.max_context;
+  engine.kernels = kernel_config;
   graph::EngineBackend backend(registry, store, engine);
   graph::ExecutorOptions options;
   options.sequential = sequential;
@@ -93,9 +96,9 @@ double median(std::vector<double> v) {
 }
 
 int run_bench_compose(const BenchComposeArgs& a) {
-  apply_runtime_flags(a.runtime);
+  const kernels::KernelConfig kernel_config = apply_runtime_flags(a.runtime);
   runtime::ExpertRegistry registry = runtime::load_expert_registry(a.experts);
-  override_dtype(a.runtime, registry);
+  override_experts(a.runtime, registry);
   const graph::PlanVocabulary vocabulary = graph::plan_vocabulary(registry);
   const graph::Plan plan = graph::load_plan(a.plan, vocabulary);
   graph::validate_plan(plan, vocabulary);
@@ -107,9 +110,9 @@ int run_bench_compose(const BenchComposeArgs& a) {
   for (size_t k = 0; k < pairs.size(); ++k) {
     ComposePair& p = pairs[k];
     p.sequential_first = k % 2 == 0;
-    if (p.sequential_first) p.seq = run_mode(a, registry, plan, r, true);
-    p.exe = run_mode(a, registry, plan, r, false);
-    if (!p.sequential_first) p.seq = run_mode(a, registry, plan, r, true);
+    if (p.sequential_first) p.seq = run_mode(a, kernel_config, registry, plan, r, true);
+    p.exe = run_mode(a, kernel_config, registry, plan, r, false);
+    if (!p.sequential_first) p.seq = run_mode(a, kernel_config, registry, plan, r, true);
   }
   // Every run of either mode must give the first sequential run's outputs.
   const graph::CompositionResult& reference = pairs[0].seq;
@@ -159,6 +162,8 @@ int run_bench_compose(const BenchComposeArgs& a) {
                             {"runs", runs},
                             {"sequential", mode_detail(mid.seq)},
                             {"executor", mode_detail(mid.exe)},
+                            {"kernel_path", kernels::kernel_path_name(kernel_config.path)},
+                            {"activations", kernels::activation_precision_name(kernel_config.activations)},
                             {"machine", machine_info()}};
   if (a.json) {
     std::printf("%s\n", models::json_text(j, 2).c_str());

@@ -153,7 +153,6 @@ int run_batch(const GenerateOptions& o) {
 }
 
 int run_generate(GenerateOptions& o) {
-  apply_runtime_flags(o.runtime);
   if (!o.prompts_file.empty()) return run_batch(o);
   Model model = Model::open(o.model, open_options(o, 1));
   const ModelInfo info = model.info();

@@ -29,7 +29,7 @@ nlohmann::json machine_info() {
           {"avx512", f.avx512},
           {"avx512_vnni", f.avx512_vnni},
           {"avx512_bf16", f.avx512_bf16},
-          {"kernel_path", kernels::kernel_path_name()}};
+          {"best_kernel_path", kernels::kernel_path_name(kernels::best_kernel_path())}};
 }
 
 }  // namespace chorus::cli

@@ -2,15 +2,10 @@
 
 #include <omp.h>
 
-#include <cstdio>
-#include <cstdlib>
-
 #include <fmt/format.h>
 
 #include "chorus/error.h"
 #include "kernels/cpu_features.h"
-#include "kernels/matmul.h"
-#include "models/utf8.h"
 #include "runtime/expert_registry.h"
 #include "tools/number_flags.h"
 
@@ -47,24 +42,26 @@ std::optional<kernels::GgmlType> load_dtype(const RuntimeFlags& f) {
   return runtime::resident_dtype_from_name(f.dtype);
 }
 
-void override_dtype(const RuntimeFlags& f, runtime::ExpertRegistry& registry) {
-  if (const auto dtype = load_dtype(f))
-    for (runtime::ExpertSpec& e : registry.experts) e.dtype = dtype;
+void override_experts(const RuntimeFlags& f, runtime::ExpertRegistry& registry) {
+  const auto dtype = load_dtype(f);
+  const auto activations = kernels::parse_activation_precision(f.activations);
+  for (runtime::ExpertSpec& e : registry.experts) {
+    if (dtype) e.dtype = dtype;
+    if (activations) e.activations = activations;
+  }
 }
 
-void apply_runtime_flags(const RuntimeFlags& f) {
-  // The kernels read CHORUS_ACTIVATIONS themselves and fall back to f32 on a bad value: say so.
-  const char* env = std::getenv("CHORUS_ACTIVATIONS");
-  if (f.activations.empty() && env && !kernels::parse_activation_precision(env))
-    std::fprintf(stderr, "chorus: CHORUS_ACTIVATIONS=%s is unknown (f32 or int8); using f32\n",
-                 models::printable(env).c_str());
+kernels::KernelConfig apply_runtime_flags(const RuntimeFlags& f) {
   if (f.threads > 0) omp_set_num_threads(f.threads);
+  kernels::KernelConfig config = kernels::default_kernel_config();
   if (!f.kernel_path.empty()) {
     const auto path = kernels::parse_kernel_path(f.kernel_path);
-    if (!path || !kernels::set_kernel_path(*path))
+    if (!path || !kernels::kernel_path_available(*path))
       throw Error(ErrorCode::kUnsupported, fmt::format("--kernel-path {}: this CPU cannot run it", f.kernel_path));
+    config.path = *path;
   }
-  if (!f.activations.empty()) kernels::set_activation_precision(*kernels::parse_activation_precision(f.activations));
+  if (const auto activations = kernels::parse_activation_precision(f.activations)) config.activations = *activations;
+  return config;
 }
 
 }  // namespace chorus::cli

@@ -8,6 +8,7 @@
 
 #include "chorus/model.h"
 #include "kernels/ggml_types.h"
+#include "kernels/kernel_config.h"
 #include "runtime/expert_registry.h"
 
 namespace chorus::cli {
@@ -22,11 +23,13 @@ struct RuntimeFlags {
 void add_runtime_flags(CLI::App* cmd, RuntimeFlags& flags);
 // The flags as a Model's options.
 ModelOptions model_options(const RuntimeFlags& flags);
-// Applies the flags process-wide; throws chorus::Error for a path the CPU cannot run.
-void apply_runtime_flags(const RuntimeFlags& flags);
+// Sets the thread count and returns the kernel configuration the flags choose
+// (default_kernel_config() for what they leave out), for the commands to pass
+// into the models they build; throws chorus::Error for a path the CPU cannot run.
+kernels::KernelConfig apply_runtime_flags(const RuntimeFlags& flags);
 // The --dtype choice for runtime::load_model (nullopt: the file's types).
 std::optional<kernels::GgmlType> load_dtype(const RuntimeFlags& flags);
-// Commands that run a registry's experts: --dtype, when given, replaces every expert's own dtype.
-void override_dtype(const RuntimeFlags& flags, runtime::ExpertRegistry& registry);
+// Commands that run a registry's experts: --dtype and --activations, when given, replace every expert's own.
+void override_experts(const RuntimeFlags& flags, runtime::ExpertRegistry& registry);
 
 }  // namespace chorus::cli
