@@ -1,0 +1,120 @@
+// chorus::Composer on the real 260K experts: concurrent generate calls for two
+// experts whose weights do not fit the resident budget together take turns
+// (hot swap) instead of failing, each answer equals its solo answer, and no
+// pin or KV block is left behind. And the same on a real chat model.
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "chorus/composer.h"
+#include "chorus/error.h"
+#include "chorus/model.h"
+#include "test_paths.h"
+
+namespace {
+
+using chorus::Composer;
+using chorus::GenerateParams;
+
+GenerateParams greedy(int32_t max_tokens) {
+  GenerateParams p;
+  p.temperature = 0;
+  p.max_tokens = max_tokens;
+  return p;
+}
+
+// stories260K (1,016 KiB) and aidreams260K (902 KiB) under a 1.5 MiB resident budget: one at a time.
+std::string tight_config() {
+  const std::string dir = chorus::test::temp_dir("api_composer");
+  const std::string f = chorus::test::fixture_dir() + "/models";
+  const std::string path = dir + "/experts.json";
+  std::ofstream(path) << R"({"experts": [
+    {"name": "stories", "model": ")" << f << R"(/stories260K/stories260K.bin", "tokenizer": ")" << f
+                      << R"(/stories260K/tok512.bin", "categories": ["stories"]},
+    {"name": "dreams", "model": ")" << f << R"(/aidreams260K/aidreams260K.bin", "tokenizer": ")" << f
+                      << R"(/aidreams260K/tok512.bin", "categories": ["dreams"]}],
+    "store": {"resident_bytes": 1572864, "host_bytes": 8388608}})";
+  return path;
+}
+
+TEST(ApiComposer, TwoExpertsThatDoNotFitTogetherTakeTurnsAndAnswerAsAlone) {
+  const std::vector<std::pair<std::string, std::string>> jobs = {
+      {"stories", "Once upon a time"}, {"dreams", "I dreamed"},  {"stories", "The cat"},   {"dreams", "In my dream"},
+      {"stories", "Lily saw a"},       {"dreams", "I was flying"}, {"stories", "Tom had"}, {"dreams", "The house"}};
+  std::vector<std::string> solo;
+  {
+    Composer alone = Composer::open(tight_config(), {.max_running = 1});
+    for (const auto& [expert, prompt] : jobs) solo.push_back(alone.generate(expert, prompt, greedy(24)).text);
+  }
+  Composer composer = Composer::open(tight_config(), {.max_running = 4});
+  std::vector<std::string> together(jobs.size());
+  std::vector<std::string> errors(jobs.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < jobs.size(); ++i)
+    threads.emplace_back([&, i] {
+      try {
+        together[i] = composer.generate(jobs[i].first, jobs[i].second, greedy(24)).text;
+      } catch (const chorus::Error& e) {
+        errors[i] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(errors[i], "") << jobs[i].first;
+    EXPECT_EQ(together[i], solo[i]) << jobs[i].first << ": " << jobs[i].second;
+  }
+  const chorus::ComposerMetrics m = composer.metrics();
+  EXPECT_GT(m.evictions, 0u);  // they did not fit together: one made room for the other
+  EXPECT_EQ(m.pinned, 0);      // nothing is held once every call returned
+  ASSERT_EQ(m.engines.size(), 2u);
+  for (const auto& [name, load] : m.engines) {
+    EXPECT_EQ(load.kv_blocks_used, 0) << name;
+    EXPECT_EQ(load.running, 0) << name;
+  }
+  ASSERT_EQ(m.tiers.size(), 2u);
+  EXPECT_LE(m.tiers[0].used_bytes, m.tiers[0].budget_bytes);
+}
+
+TEST(ApiComposer, UnknownExpertIsNotFoundNamingTheExperts) {
+  Composer composer = Composer::open(tight_config());
+  try {
+    composer.generate("poems", "Roses", greedy(4));
+    FAIL() << "an unknown expert generated";
+  } catch (const chorus::Error& e) {
+    EXPECT_EQ(e.code(), chorus::ErrorCode::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("experts: stories, dreams"), std::string::npos) << e.what();
+  }
+  const std::vector<chorus::ExpertInfo> experts = composer.experts();
+  ASSERT_EQ(experts.size(), 2u);
+  EXPECT_EQ(experts[0].name, "stories");
+  EXPECT_EQ(composer.expert_info("dreams").vocab_size, 512);
+}
+
+TEST(ApiModelReal, EightThreadsOnSmolLM2EachGetTheirSoloOutput) {
+  const std::string path = chorus::test::smollm2_path();
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is absent (scripts/setup.sh fetches it)";
+  const std::vector<std::string> prompts = {"What is the capital of France?", "Name three fruits.",
+                                            "Why is the sky blue?", "Write a haiku about rain.",
+                                            "What is 2 + 2?", "Say hello in Spanish.",
+                                            "What do bees make?", "Name a planet."};
+  GenerateParams p = greedy(24);
+  p.chat = true;
+  std::vector<std::string> solo;
+  {
+    chorus::Model alone = chorus::Model::open(path, {.context = 512, .max_running = 1});
+    for (const auto& q : prompts) solo.push_back(alone.generate(q, p).text);
+  }
+  chorus::Model model = chorus::Model::open(path, {.context = 512, .max_running = 8});
+  std::vector<std::string> together(prompts.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < prompts.size(); ++i)
+    threads.emplace_back([&, i] { together[i] = model.generate(prompts[i], p).text; });
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(together[i], solo[i]) << prompts[i];
+  EXPECT_NE(solo[0].find("Paris"), std::string::npos) << solo[0];
+}
+
+}  // namespace
