@@ -7,9 +7,11 @@
 #include <span>
 #include <vector>
 
+#include "chorus/observer.h"
 #include "models/kv_state.h"
 #include "models/llama_config.h"
 #include "models/llama_weights.h"
+#include "models/observation.h"
 
 namespace chorus::models {
 
@@ -19,6 +21,7 @@ struct SequenceChunk {
   std::span<const int32_t> tokens;
   int32_t start_pos;
   bool all_logits = false;  // logits for every token, else for the last one only
+  const Observer* observer = nullptr;  // sees this chunk's rows of what it selected (kept alive by the caller)
 };
 
 class LlamaModel {
@@ -34,17 +37,20 @@ class LlamaModel {
   // Throws chorus::Error on a token id out of range or a position past the context.
   void forward(const LlamaWeights& weights, std::span<const SequenceChunk> batch, KvState& kv,
                std::vector<float>& logits);
+  // The sequences whose observer returned false during the last forward (their rows were computed all the same).
+  const std::vector<int32_t>& cancelled_by_observers() const { return obs_.cancelled(); }
 
  private:
   struct Scratch {
     std::vector<float> x, xn, q, k, v, att, gate, up, logits_in;
     std::vector<int32_t> row_seq, row_pos;
   };
+  template <bool kCapture>  // kCapture: copy the scores and probs of the rows obs_ prepared
   void attention(int layer, int64_t n_rows, KvState& kv);
-
 
   LlamaConfig config_;
   Scratch s_;
+  Observation obs_;
 };
 
 }  // namespace chorus::models
