@@ -75,12 +75,16 @@ RequestId Engine::fork(RequestId parent_id, Request r) {
 
 void Engine::take_request_fields(Sequence& s, Request& r) {
   const models::LlamaConfig& c = model_.config();
+  if (r.logprobs < 0 || r.logprobs > c.vocab_size)
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("engine: logprobs {} is out of range: 0 to the vocabulary size {}", r.logprobs, c.vocab_size));
   if (r.observer) models::validate_selection(r.observer->select, c.n_layers);
   s.max_tokens = r.max_tokens;
   s.sampler = std::make_unique<Sampler>(r.sampling);
   if (r.grammar) s.grammar.emplace(std::move(r.grammar));
   s.on_token = std::move(r.on_token);
   s.observer = std::move(r.observer);
+  s.logprobs = r.logprobs;
 }
 
 void Engine::cancel(RequestId id) {
@@ -266,6 +270,7 @@ bool Engine::step(const models::LlamaWeights& weights) {
     if (s.computed < static_cast<int32_t>(s.tokens.size())) continue;  // prefill continues next step
 
     std::span<float> row(logits_.data() + i * V, V);
+    if (s.logprobs > 0) log_softmax(row, logprobs_);  // before choose() penalises and masks the row
     int32_t next;
     try {
       next = choose(s, row);
@@ -279,6 +284,7 @@ bool Engine::step(const models::LlamaWeights& weights) {
     if (next == tokenizer_.bos_id()) { finish(s, RequestState::kFinished, "bos"); continue; }
     // The grammar reads the token's own bytes (the ones its mask checked).
     if (s.grammar) s.grammar->accept(tokenizer_.token_to_piece(next));
+    if (s.logprobs > 0) r.logprobs.push_back({next, logprobs_[next], top_logprobs(logprobs_, s.logprobs)});
     emit(s, next);
     if (s.grammar && !s.grammar->can_continue()) { finish(s, RequestState::kFinished, "grammar"); continue; }
     if (static_cast<int32_t>(r.tokens.size()) >= s.max_tokens) { finish(s, RequestState::kFinished, "max_tokens"); continue; }

@@ -20,6 +20,7 @@
 #include "models/tokenizer.h"
 #include "runtime/grammar_mask.h"
 #include "runtime/grammar_state.h"
+#include "runtime/logprobs.h"
 #include "runtime/paged_kv_cache.h"
 #include "runtime/sampler.h"
 
@@ -53,6 +54,9 @@ struct Request {
   // prefix from the cache), so the observer sees every position once (again
   // after a preemption; a fork's observer sees the positions after the fork).
   std::shared_ptr<const Observer> observer = nullptr;
+  // N > 0: each generated token's log-probability and the N most likely
+  // tokens, from the model's distribution before sampling penalties, temperature and grammar.
+  int32_t logprobs = 0;
 };
 
 enum class RequestState { kWaiting, kRunning, kFinished, kCancelled, kFailed };
@@ -65,6 +69,7 @@ struct RequestResult {
   int32_t prompt_tokens = 0;
   int32_t reused_prompt_tokens = 0;  // attached from the prefix cache instead of computed
   int32_t preemptions = 0;
+  std::vector<TokenLogprobs> logprobs;  // with Request::logprobs > 0: one per generated token
 };
 
 struct EngineStats {
@@ -108,6 +113,7 @@ class Engine {
     std::optional<GrammarState> grammar;
     StreamCallback on_token;
     std::shared_ptr<const Observer> observer;
+    int32_t logprobs = 0;
     bool in_cache = false;
   };
   // The request's fields every new sequence takes (submit and fork).
@@ -133,6 +139,7 @@ class Engine {
   std::deque<RequestId> waiting_;
   std::vector<RequestId> running_;   // in admission order
   std::vector<float> logits_;
+  std::vector<float> logprobs_;  // the row being sampled, log-softmaxed (for requests with logprobs)
   std::unique_ptr<TokenTrie> token_trie_;  // built for the first grammar request
   std::vector<uint8_t> allowed_;
   EngineStats stats_;

@@ -1,0 +1,19 @@
+// The published stories260K reference (fixtures/models/stories260K/expected_greedy_ids_and_logits.json):
+// greedy ids from BOS and the logits after feeding each of the first four.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace chorus::test {
+
+struct StoriesReference {
+  std::vector<int32_t> ids;                      // ids[0] is BOS
+  std::vector<std::vector<float>> logits_first4;  // [p]: after feeding ids[p] at position p
+};
+
+StoriesReference load_stories_reference();
+// softmax(logits) in double.
+std::vector<double> softmax_of(const std::vector<float>& logits);
+
+}  // namespace chorus::test
