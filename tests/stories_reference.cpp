@@ -16,6 +16,11 @@ StoriesReference load_stories_reference() {
   return {j["ids"].get<std::vector<int32_t>>(), j["logits_first4"].get<std::vector<std::vector<float>>>()};
 }
 
+runtime::LoadedModel& stories_model() {
+  static runtime::LoadedModel m = runtime::load_model(fixture_dir() + "/models/stories260K/stories260K.bin");
+  return m;
+}
+
 std::vector<double> softmax_of(const std::vector<float>& logits) {
   const double max = *std::max_element(logits.begin(), logits.end());
   std::vector<double> p(logits.size());

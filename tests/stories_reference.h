@@ -1,9 +1,12 @@
-// The published stories260K reference (fixtures/models/stories260K/expected_greedy_ids_and_logits.json):
-// greedy ids from BOS and the logits after feeding each of the first four.
+// stories260K for tests: the model, and the published reference
+// (fixtures/models/stories260K/expected_greedy_ids_and_logits.json): greedy ids
+// from BOS and the logits after feeding each of the first four.
 #pragma once
 
 #include <cstdint>
 #include <vector>
+
+#include "runtime/loaded_model.h"
 
 namespace chorus::test {
 
@@ -13,6 +16,8 @@ struct StoriesReference {
 };
 
 StoriesReference load_stories_reference();
+// fixtures/models/stories260K/stories260K.bin, loaded once per test program.
+runtime::LoadedModel& stories_model();
 // softmax(logits) in double.
 std::vector<double> softmax_of(const std::vector<float>& logits);
 

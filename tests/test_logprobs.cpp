@@ -15,11 +15,6 @@ namespace {
 
 using namespace chorus::runtime;
 
-LoadedModel& stories() {
-  static LoadedModel m = load_model(chorus::test::fixture_dir() + "/models/stories260K/stories260K.bin");
-  return m;
-}
-
 // Entry i was sampled from the logits after position i: the reference's logits_first4[i].
 void expect_reference_distribution(const std::vector<TokenLogprobs>& got, int32_t top_n, bool greedy) {
   const auto ref = chorus::test::load_stories_reference();
@@ -41,7 +36,7 @@ void expect_reference_distribution(const std::vector<TokenLogprobs>& got, int32_
 }
 
 TEST(Logprobs, EngineGreedyMatchesReferenceSoftmax) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   Engine e(m.file.config, *m.tokenizer, EngineOptions{});
   Request r{{1}, 4, {}, {}};
   r.sampling.temperature = 0.0f;
@@ -60,14 +55,14 @@ TEST(Logprobs, GenerateReportsTheDistributionBeforePenaltiesAndTemperature) {
   hot.repetition_penalty = 1.8f;
   hot.top_k = 3;
   hot.seed = 7;
-  const GenerationResult res = generate(stories(), {1}, 3, hot, {}, nullptr, 8);
+  const GenerationResult res = generate(chorus::test::stories_model(), {1}, 3, hot, {}, nullptr, 8);
   ASSERT_EQ(res.logprobs.size(), res.tokens.size());
   for (size_t i = 0; i < res.tokens.size(); ++i) EXPECT_EQ(res.logprobs[i].token, res.tokens[i]);
   expect_reference_distribution(res.logprobs, 8, false);
 }
 
 TEST(Logprobs, OffByDefaultAndRangeChecked) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   SamplingParams greedy;
   greedy.temperature = 0.0f;
   EXPECT_TRUE(generate(m, {1}, 3, greedy).logprobs.empty());

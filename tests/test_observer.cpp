@@ -14,6 +14,7 @@
 #include "runtime/contiguous_kv_cache.h"
 #include "runtime/engine.h"
 #include "runtime/loaded_model.h"
+#include "tests/stories_reference.h"
 #include "tests/test_paths.h"
 
 namespace {
@@ -22,11 +23,6 @@ using namespace chorus::runtime;
 using chorus::ActivationView;
 using chorus::Observer;
 using chorus::models::SequenceChunk;
-
-LoadedModel& stories() {
-  static LoadedModel m = load_model(chorus::test::fixture_dir() + "/models/stories260K/stories260K.bin");
-  return m;
-}
 
 // What one callback saw, copied.
 struct Seen {
@@ -53,7 +49,7 @@ std::shared_ptr<Observer> recorder(std::vector<Seen>& out, chorus::ObserverSelec
 const std::vector<int32_t> kPrompt = {1, 403, 407, 261, 378, 432};
 
 std::vector<float> forward_once(const std::vector<int32_t>& tokens, const Observer* observer) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   ContiguousKvCache kv(m.file.config.n_layers, m.file.config.kv_dim(), 32);
   chorus::models::LlamaModel model(m.file.config);
   SequenceChunk chunk{5, tokens, 0, true, observer};
@@ -65,7 +61,7 @@ std::vector<float> forward_once(const std::vector<int32_t>& tokens, const Observ
 TEST(Observer, SeesExactlyTheSelectedNamesLayersAndPositionsInOrder) {
   std::vector<Seen> seen;
   auto o = recorder(seen, {{"logits", "attn.probs", "resid_pre", "ffn.act"}, {1, 3}, {1, 3, 4}});
-  const auto& c = stories().file.config;
+  const auto& c = chorus::test::stories_model().file.config;
   const std::vector<float> logits = forward_once(kPrompt, o.get());
   std::vector<std::string> got;
   for (const Seen& s : seen) got.push_back(s.name + "@" + std::to_string(s.position) + "x" + std::to_string(s.shape[0]));
@@ -115,7 +111,7 @@ TEST(Observer, AttentionProbsOfAHeadSumToOneOverTheVisiblePositions) {
   std::vector<Seen> seen;
   auto o = recorder(seen, {{"attn.scores", "attn.probs"}, {}, {}});
   forward_once(kPrompt, o.get());
-  const auto& c = stories().file.config;
+  const auto& c = chorus::test::stories_model().file.config;
   ASSERT_EQ(seen.size(), 2u * c.n_layers);
   for (size_t i = 0; i < seen.size(); i += 2) {
     const Seen &scores = seen[i], &probs = seen[i + 1];
@@ -148,7 +144,7 @@ SamplingParams greedy() {
 
 // Two requests in one continuous batch, the same prompt; only the second is observed.
 TEST(Observer, SeesOnlyItsOwnRequestAndChangesNothing) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   std::vector<Seen> seen;
   auto o = recorder(seen, {{"resid_post", "logits"}, {4}, {}});
   Engine e(m.file.config, *m.tokenizer, EngineOptions{});
@@ -179,7 +175,7 @@ TEST(Observer, SeesOnlyItsOwnRequestAndChangesNothing) {
 }
 
 TEST(Observer, ReturningFalseCancelsOnlyItsRequest) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   Engine e(m.file.config, *m.tokenizer, EngineOptions{});
   auto o = std::make_shared<Observer>();
   o->select.names = {"logits"};
@@ -198,7 +194,7 @@ TEST(Observer, ReturningFalseCancelsOnlyItsRequest) {
 }
 
 TEST(Observer, UnknownNameOrLayerIsRefusedAtSubmit) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   Engine e(m.file.config, *m.tokenizer, EngineOptions{});
   Request r{kPrompt, 4, greedy(), {}};
   r.observer = std::make_shared<Observer>(Observer{{{"attn.pattern"}, {}, {}}, {}});
