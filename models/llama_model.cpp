@@ -177,6 +177,14 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
   observe(Slot::kLogits, -1, logits.data(), vocab_shape);
 }
 
+void LlamaModel::classify(const LlamaWeights& weights, std::span<const float> resid, std::vector<float>& logits) {
+  const int64_t rows = static_cast<int64_t>(resid.size()) / config_.dim;
+  s_.logits_in.resize(resid.size());
+  norm_rows(resid.data(), weights.output_norm, s_.logits_in.data(), rows, config_.dim, config_.rms_eps);
+  logits.resize(static_cast<size_t>(rows) * config_.vocab_size);
+  kernels::matmul(weights.output, s_.logits_in.data(), rows, logits.data());
+}
+
 // Causal grouped-query attention of every new row over its own sequence's
 // cached positions 0..pos, run by run (block by block); parallel over (row, head).
 template <bool kCapture>

@@ -37,6 +37,9 @@ class LlamaModel {
   // Throws chorus::Error on a token id out of range or a position past the context.
   void forward(const LlamaWeights& weights, std::span<const SequenceChunk> batch, KvState& kv,
                std::vector<float>& logits);
+  // The final norm and the classifier applied to rows of the residual stream
+  // (rows x dim) — the logit lens on a layer's output; logits: rows x vocab_size.
+  void classify(const LlamaWeights& weights, std::span<const float> resid, std::vector<float>& logits);
   // The sequences whose observer returned false during the last forward (their rows were computed all the same).
   const std::vector<int32_t>& cancelled_by_observers() const { return obs_.cancelled(); }
 
