@@ -31,8 +31,13 @@ struct ExplainFlags {
   RuntimeFlags runtime;
 };
 
-// Probabilities to 6 decimals: the page and the JSON stay readable, and 1e-6 is below any test's tolerance.
+// Probabilities to 6 decimals: the JSON stays readable, and 1e-6 is below any test's tolerance.
 double rounded(double p) { return std::round(p * 1e6) / 1e6; }
+// The page's heat maps only need a colour: 3 decimals keep the file small.
+double map_weight(double p) { return std::round(p * 1e3) / 1e3; }
+
+// The most attention weights one page holds (about 6 bytes each in its JSON).
+constexpr int64_t kMaxPageWeights = int64_t{4} << 20;
 
 nlohmann::json choices_json(const runtime::LoadedModel& m, const std::vector<runtime::TokenLogprob>& top) {
   nlohmann::json out = nlohmann::json::array();
@@ -71,7 +76,7 @@ nlohmann::json explanation_json(const runtime::LoadedModel& m, const ExplainFlag
         top.push_back(keys);
         if (with_maps) {
           nlohmann::json row = nlohmann::json::array();
-          for (int64_t k = 0; k <= q; ++k) row.push_back(rounded(L.probs[(h * n + q) * n + k]));
+          for (int64_t k = 0; k <= q; ++k) row.push_back(map_weight(L.probs[(h * n + q) * n + k]));
           map.push_back(row);
         }
       }
@@ -127,6 +132,16 @@ int run_explain(const ExplainFlags& f) {
   const std::vector<int32_t> tokens =
       f.chat ? models::encode_chat(*m.tokenizer, m.chat, {{"user", f.prompt}}, false, f.special_in_prompt)
              : m.tokenizer->encode(f.prompt, m.add_bos, f.special_in_prompt);
+  if (!f.html.empty()) {
+    const int64_t n = static_cast<int64_t>(tokens.size());
+    const int64_t layers = f.explain.layers.empty() ? m.file.config.n_layers : static_cast<int64_t>(f.explain.layers.size());
+    const int64_t weights = layers * m.file.config.n_heads * n * (n + 1) / 2;
+    if (weights > kMaxPageWeights)
+      throw Error(ErrorCode::kInvalidArgument,
+                  fmt::format("--html: {} layers x {} heads x {} positions make {} attention weights, more than a page "
+                              "holds ({}): choose fewer --layers or a shorter prompt",
+                              layers, m.file.config.n_heads, n, weights, kMaxPageWeights));
+  }
   const runtime::Explanation e = runtime::explain(m, tokens, f.explain);
   if (!f.html.empty()) {
     std::ofstream out(f.html, std::ios::binary);

@@ -32,6 +32,7 @@ canvas { border: 1px solid #d0d7de; background: #fff; cursor: crosshair; }
 .grid td, .grid th { border: 1px solid #d0d7de; padding: 2px 6px; text-align: left; }
 .grid th { background: #f0f2f4; font-weight: 600; }
 .lens td { min-width: 64px; }
+.scroll { overflow-x: auto; max-width: 100%; }
 </style>
 </head>
 <body data-status="loading">
@@ -52,7 +53,7 @@ canvas { border: 1px solid #d0d7de; background: #fff; cursor: crosshair; }
 </div>
 <h2>Logit lens</h2>
 <p class="hint">The final norm and classifier applied to each layer's output: the token each layer "would say" next, shaded by its probability (hover for the top list). The norm column is the residual stream's size at the chosen position.</p>
-<table class="grid lens mono" id="lens"></table>
+<div class="scroll"><table class="grid lens mono" id="lens"></table></div>
 <script type="application/json" id="data">)html";
 
 constexpr const char* kTail = R"html(</script>
