@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 
 #include <fmt/format.h>
 
+#include "chorus/activation_cache.h"
 #include "chorus/error.h"
-#include "chorus/observer.h"
 #include "runtime/contiguous_kv_cache.h"
 
 namespace chorus::runtime {
@@ -76,44 +75,33 @@ Explanation explain(LoadedModel& m, std::span<const int32_t> tokens, const Expla
     for (int32_t l = 0; l < c.n_layers; ++l) layers.push_back(l);
   std::sort(layers.begin(), layers.end());
   layers.erase(std::unique(layers.begin(), layers.end()), layers.end());
-  std::map<int32_t, size_t> index;
-  for (int32_t l : layers) {
-    index[l] = e.layers.size();
-    e.layers.push_back({l, {}, {}, {}, {}, {}});
-  }
 
-  // One forward pass over the prompt, all logits; the observer keeps each
-  // explained layer's output and attention ([positions, heads, keys] -> [heads, positions, keys]).
-  std::vector<std::vector<float>> resid(layers.size());
-  Observer observer{{{"attn.probs", "resid_post"}, layers, {}}, [&](const ActivationView& v) {
-    const size_t i = index.at(v.layer);
-    if (v.name.ends_with("resid_post")) {
-      resid[i].assign(v.data, v.data + n * dim);
-      return true;
-    }
-    std::vector<float>& probs = e.layers[i].probs;
-    probs.resize(heads * n * n);
-    for (int64_t q = 0; q < n; ++q)
-      for (int64_t h = 0; h < heads; ++h)
-        std::copy_n(v.data + (q * heads + h) * n, n, &probs[(h * n + q) * n]);
-    return true;
-  }};
+  // One forward pass over the prompt, all logits, keeping each explained layer's output and attention.
+  ActivationCache cache;
+  const auto observer = cache.observer({{"attn.probs", "resid_post"}, layers, {}});
   ContiguousKvCache kv(c.n_layers, c.kv_dim(), static_cast<int32_t>(n));
   models::LlamaModel model(c);
-  const models::SequenceChunk chunk{0, tokens, 0, true, &observer};
+  const models::SequenceChunk chunk{0, tokens, 0, true, observer.get()};
   std::vector<float> logits;
   model.forward(m.weights, {&chunk, 1}, kv, logits);
   e.next = top_of_rows(logits, c.vocab_size, o.top_k);
 
-  for (size_t i = 0; i < layers.size(); ++i) {
-    ExplainedLayer& L = e.layers[i];
+  for (int32_t l : layers) {
+    ExplainedLayer& L = e.layers.emplace_back();
+    L.layer = l;
+    const std::vector<float>& resid = cache.entries.at(fmt::format("blk.{}.resid_post", l)).front().data;
     for (int64_t p = 0; p < n; ++p) {
       double sq = 0.0;
-      for (int64_t d = 0; d < dim; ++d) sq += static_cast<double>(resid[i][p * dim + d]) * resid[i][p * dim + d];
+      for (int64_t d = 0; d < dim; ++d) sq += static_cast<double>(resid[p * dim + d]) * resid[p * dim + d];
       L.resid_norm.push_back(static_cast<float>(std::sqrt(sq)));
     }
+    // [positions, heads, keys] -> [heads, positions, keys]
+    const std::vector<float>& probs = cache.entries.at(fmt::format("blk.{}.attn.probs", l)).front().data;
+    L.probs.resize(heads * n * n);
+    for (int64_t q = 0; q < n; ++q)
+      for (int64_t h = 0; h < heads; ++h) std::copy_n(&probs[(q * heads + h) * n], n, &L.probs[(h * n + q) * n]);
     summarize_attention(L, heads, n, o.top_positions);
-    model.classify(m.weights, resid[i], logits);
+    model.classify(m.weights, resid, logits);
     L.lens = top_of_rows(logits, c.vocab_size, o.top_k);
   }
   return e;

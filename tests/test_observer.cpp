@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "chorus/activation_cache.h"
 #include "chorus/error.h"
 #include "chorus/observer.h"
 #include "models/llama_model.h"
@@ -191,6 +192,19 @@ TEST(Observer, ReturningFalseCancelsOnlyItsRequest) {
   EXPECT_EQ(e.result(watched).tokens.size(), 2u);  // the third step's callback cancelled it before sampling
   EXPECT_EQ(e.result(plain).state, RequestState::kFinished);
   EXPECT_EQ(e.result(plain).tokens.size(), 20u);
+}
+
+TEST(Observer, ActivationCacheKeepsACopyOfEachNameItSaw) {
+  chorus::ActivationCache cache;
+  const auto o = cache.observer({{"resid_post", "logits"}, {0}, {}});
+  const std::vector<float> logits = forward_once(kPrompt, o.get());
+  ASSERT_EQ(cache.entries.size(), 2u);
+  const auto& seen = cache.entries.at("logits");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].request, 5);
+  EXPECT_EQ(seen[0].shape, (std::vector<int64_t>{6, chorus::test::stories_model().file.config.vocab_size}));
+  EXPECT_EQ(seen[0].data, logits);
+  EXPECT_EQ(cache.entries.at("blk.0.resid_post").front().layer, 0);
 }
 
 TEST(Observer, UnknownNameOrLayerIsRefusedAtSubmit) {
