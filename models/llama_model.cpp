@@ -1,5 +1,6 @@
 #include "models/llama_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -42,6 +43,7 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
   const kernels::KernelPath path = kernels_.path;
 
   int64_t n_rows = 0, n_logit_rows = 0;
+  obs_.clear();
   for (const SequenceChunk& ch : batch) {
     if (ch.tokens.empty()) throw Error(ErrorCode::kInvalidArgument, fmt::format("sequence {}: empty chunk", ch.seq));
     if (ch.start_pos < 0 || ch.start_pos + static_cast<int64_t>(ch.tokens.size()) > c.context_length)
@@ -52,9 +54,17 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
       if (t < 0 || t >= c.vocab_size)
         throw Error(ErrorCode::kInvalidArgument,
                     fmt::format("sequence {}: token id {} is outside the vocabulary (0..{})", ch.seq, t, c.vocab_size - 1));
-    n_rows += static_cast<int64_t>(ch.tokens.size());
-    n_logit_rows += ch.all_logits ? static_cast<int64_t>(ch.tokens.size()) : 1;
+    const int64_t n = static_cast<int64_t>(ch.tokens.size()), n_logits = ch.all_logits ? n : 1;
+    if (ch.observer) obs_.add(*ch.observer, ch.seq, n_rows, n, ch.start_pos, n_logit_rows, n_logits);
+    n_rows += n;
+    n_logit_rows += n_logits;
   }
+  // With no observer in the batch, each observation site below costs one branch.
+  const bool observing = obs_.active();
+  auto observe = [&](Slot slot, int layer, const float* data, std::span<const int64_t> row_shape) {
+    if (observing) obs_.emit(slot, layer, data, row_shape);
+  };
+  const int64_t dim_shape[] = {dim}, q_shape[] = {c.n_heads, hd}, kv_shape[] = {c.n_kv_heads, hd}, hid_shape[] = {hid};
   for (const SequenceChunk& ch : batch) kv.reserve(ch.seq, ch.start_pos + static_cast<int32_t>(ch.tokens.size()));
 
   s_.x.resize(n_rows * dim);
@@ -84,10 +94,13 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
     const float scale = std::sqrt(static_cast<float>(dim));
     for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] *= scale;
   }
+  observe(Slot::kEmbed, -1, s_.x.data(), dim_shape);
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LlamaLayerWeights& w = weights.layers[l];
+    observe(Slot::kResidPre, l, s_.x.data(), dim_shape);
     norm_rows(path, s_.x.data(), w.attn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
+    observe(Slot::kAttnNorm, l, s_.xn.data(), dim_shape);
     const kernels::MatmulOutput qkv[] = {{&w.wq, s_.q.data()}, {&w.wk, s_.k.data()}, {&w.wv, s_.v.data()}};
     kernels::matmul_shared_input(kernels_, qkv, s_.xn.data(), n_rows);
     const float rope_base = c.layer_rope_base(l);
@@ -104,6 +117,13 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
         norm_rows(path, q, w.q_norm, q, c.n_heads, hd, c.rms_eps);
         norm_rows(path, k, w.k_norm, k, c.n_kv_heads, hd, c.rms_eps);
       }
+    }
+    observe(Slot::kQ, l, s_.q.data(), q_shape);
+    observe(Slot::kK, l, s_.k.data(), kv_shape);
+    observe(Slot::kV, l, s_.v.data(), kv_shape);
+    for (r = 0; r < n_rows; ++r) {
+      float* q = &s_.q[r * q_dim];
+      float* k = &s_.k[r * kv_dim];
       if (a.rope == RopeStyle::kHalves) {
         kernels::rope_halves(path, q, c.n_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
         kernels::rope_halves(path, k, c.n_kv_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
@@ -111,23 +131,44 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
         kernels::rope(path, q, c.n_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
         kernels::rope(path, k, c.n_kv_heads, hd, c.rope_dim, s_.row_pos[r], rope_base);
       }
-      kv.write(l, s_.row_seq[r], s_.row_pos[r], k, v);
+      kv.write(l, s_.row_seq[r], s_.row_pos[r], k, &s_.v[r * kv_dim]);
     }
-    attention(l, n_rows, kv);
+    observe(Slot::kQRot, l, s_.q.data(), q_shape);
+    observe(Slot::kKRot, l, s_.k.data(), kv_shape);
+    if (observing && obs_.prepare_attention(l, n_rows, c.n_heads)) {
+      attention<true>(l, n_rows, kv);
+      obs_.emit_attention(l, c.n_heads);
+    } else {
+      attention<false>(l, n_rows, kv);
+    }
     kernels::matmul(kernels_, w.wo, s_.att.data(), n_rows, s_.xn.data());
-    if (w.post_attention_norm) norm_rows(path, s_.xn.data(), w.post_attention_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
+    observe(Slot::kAttnOut, l, s_.xn.data(), dim_shape);
+    if (w.post_attention_norm) {
+      norm_rows(path, s_.xn.data(), w.post_attention_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
+      observe(Slot::kAttnPostNorm, l, s_.xn.data(), dim_shape);
+    }
     for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];
+    observe(Slot::kResidMid, l, s_.x.data(), dim_shape);
 
     norm_rows(path, s_.x.data(), w.ffn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
+    observe(Slot::kFfnNorm, l, s_.xn.data(), dim_shape);
     const kernels::MatmulOutput gate_up[] = {{&w.w_gate, s_.gate.data()}, {&w.w_up, s_.up.data()}};
     kernels::matmul_shared_input(kernels_, gate_up, s_.xn.data(), n_rows);
+    observe(Slot::kGate, l, s_.gate.data(), hid_shape);
+    observe(Slot::kUp, l, s_.up.data(), hid_shape);
     if (a.ffn == FfnActivation::kGeluTanh)
       kernels::gelu_tanh_mul(path, s_.gate.data(), s_.up.data(), n_rows * hid);
     else
       kernels::silu_mul(path, s_.gate.data(), s_.up.data(), n_rows * hid);
+    observe(Slot::kAct, l, s_.gate.data(), hid_shape);
     kernels::matmul(kernels_, w.w_down, s_.gate.data(), n_rows, s_.xn.data());
-    if (w.post_ffn_norm) norm_rows(path, s_.xn.data(), w.post_ffn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
+    observe(Slot::kFfnOut, l, s_.xn.data(), dim_shape);
+    if (w.post_ffn_norm) {
+      norm_rows(path, s_.xn.data(), w.post_ffn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
+      observe(Slot::kFfnPostNorm, l, s_.xn.data(), dim_shape);
+    }
     for (int64_t i = 0; i < n_rows * dim; ++i) s_.x[i] += s_.xn[i];
+    observe(Slot::kResidPost, l, s_.x.data(), dim_shape);
   }
 
   // Final norm and classifier only for the rows whose logits are wanted.
@@ -140,12 +181,24 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
       kernels::rmsnorm(path, &s_.x[(r + i) * dim], weights.output_norm, &s_.logits_in[out * dim], dim, c.rms_eps);
     r += n;
   }
+  observe(Slot::kFinalNorm, -1, s_.logits_in.data(), dim_shape);
   logits.resize(static_cast<size_t>(n_logit_rows) * c.vocab_size);
   kernels::matmul(kernels_, weights.output, s_.logits_in.data(), n_logit_rows, logits.data());
+  const int64_t vocab_shape[] = {c.vocab_size};
+  observe(Slot::kLogits, -1, logits.data(), vocab_shape);
+}
+
+void LlamaModel::classify(const LlamaWeights& weights, std::span<const float> resid, std::vector<float>& logits) {
+  const int64_t rows = static_cast<int64_t>(resid.size()) / config_.dim;
+  s_.logits_in.resize(resid.size());
+  norm_rows(kernels_.path, resid.data(), weights.output_norm, s_.logits_in.data(), rows, config_.dim, config_.rms_eps);
+  logits.resize(static_cast<size_t>(rows) * config_.vocab_size);
+  kernels::matmul(kernels_, weights.output, s_.logits_in.data(), rows, logits.data());
 }
 
 // Causal grouped-query attention of every new row over its own sequence's
 // cached positions 0..pos, run by run (block by block); parallel over (row, head).
+template <bool kCapture>
 void LlamaModel::attention(int layer, int64_t n_rows, KvState& kv) {
   const LlamaConfig& c = config_;
   const int64_t q_dim = c.q_dim(), hd = c.head_dim, group = c.n_heads / c.n_kv_heads;
@@ -177,7 +230,15 @@ void LlamaModel::attention(int layer, int64_t n_rows, KvState& kv) {
                                      &scores[j]);
           j += run.n;
         }
+        if constexpr (kCapture) {
+          const Observation::AttentionRow& cap = obs_.attention_row(r);
+          if (cap.scores) std::copy(&scores[begin], &scores[end], cap.scores + h * cap.keys + begin);
+        }
         kernels::softmax(kernels_.path, &scores[begin], end - begin);
+        if constexpr (kCapture) {
+          const Observation::AttentionRow& cap = obs_.attention_row(r);
+          if (cap.probs) std::copy(&scores[begin], &scores[end], cap.probs + h * cap.keys + begin);
+        }
         float* o = &s_.att[r * q_dim + h * hd];
         std::memset(o, 0, hd * sizeof(float));
         for (int32_t j = begin; j < end;) {

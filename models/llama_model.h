@@ -7,10 +7,12 @@
 #include <span>
 #include <vector>
 
+#include "chorus/observer.h"
 #include "kernels/kernel_config.h"
 #include "models/kv_state.h"
 #include "models/llama_config.h"
 #include "models/llama_weights.h"
+#include "models/observation.h"
 
 namespace chorus::models {
 
@@ -20,6 +22,7 @@ struct SequenceChunk {
   std::span<const int32_t> tokens;
   int32_t start_pos;
   bool all_logits = false;  // logits for every token, else for the last one only
+  const Observer* observer = nullptr;  // sees this chunk's rows of what it selected (kept alive by the caller)
 };
 
 class LlamaModel {
@@ -39,18 +42,24 @@ class LlamaModel {
   // Throws chorus::Error on a token id out of range or a position past the context.
   void forward(const LlamaWeights& weights, std::span<const SequenceChunk> batch, KvState& kv,
                std::vector<float>& logits);
+  // The final norm and the classifier applied to rows of the residual stream
+  // (rows x dim) — the logit lens on a layer's output; logits: rows x vocab_size.
+  void classify(const LlamaWeights& weights, std::span<const float> resid, std::vector<float>& logits);
+  // The sequences whose observer returned false during the last forward (their rows were computed all the same).
+  const std::vector<int32_t>& cancelled_by_observers() const { return obs_.cancelled(); }
 
  private:
   struct Scratch {
     std::vector<float> x, xn, q, k, v, att, gate, up, logits_in;
     std::vector<int32_t> row_seq, row_pos;
   };
+  template <bool kCapture>  // kCapture: copy the scores and probs of the rows obs_ prepared
   void attention(int layer, int64_t n_rows, KvState& kv);
-
 
   LlamaConfig config_;
   kernels::KernelConfig kernels_;
   Scratch s_;
+  Observation obs_;
 };
 
 }  // namespace chorus::models

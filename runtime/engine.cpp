@@ -38,10 +38,7 @@ RequestId Engine::submit(Request r) {
   s->id = next_id_++;
   s->prompt_len = static_cast<int32_t>(r.prompt.size());
   s->tokens = std::move(r.prompt);
-  s->max_tokens = r.max_tokens;
-  s->sampler = std::make_unique<Sampler>(r.sampling);
-  if (r.grammar) s->grammar.emplace(std::move(r.grammar));
-  s->on_token = std::move(r.on_token);
+  take_request_fields(*s, r);
   results_[s->id].prompt_tokens = s->prompt_len;
   const RequestId id = s->id;
   if (s->max_tokens <= 0) {
@@ -65,10 +62,7 @@ RequestId Engine::fork(RequestId parent_id, Request r) {
   s->tokens.insert(s->tokens.end(), r.prompt.begin(), r.prompt.end());
   s->prompt_len = static_cast<int32_t>(s->tokens.size());
   s->computed = p.computed;
-  s->max_tokens = r.max_tokens;
-  s->sampler = std::make_unique<Sampler>(r.sampling);
-  if (r.grammar) s->grammar.emplace(std::move(r.grammar));
-  s->on_token = std::move(r.on_token);
+  take_request_fields(*s, r);
   kv_.fork(parent_id, static_cast<int32_t>(s->id));
   s->in_cache = true;
   results_[s->id].prompt_tokens = s->prompt_len;
@@ -77,6 +71,20 @@ RequestId Engine::fork(RequestId parent_id, Request r) {
   const RequestId id = s->id;
   seqs_[id] = std::move(s);
   return id;
+}
+
+void Engine::take_request_fields(Sequence& s, Request& r) {
+  const models::LlamaConfig& c = model_.config();
+  if (r.logprobs < 0 || r.logprobs > c.vocab_size)
+    throw Error(ErrorCode::kInvalidArgument,
+                fmt::format("engine: logprobs {} is out of range: 0 to the vocabulary size {}", r.logprobs, c.vocab_size));
+  if (r.observer) models::validate_selection(r.observer->select, c.n_layers);
+  s.max_tokens = r.max_tokens;
+  s.sampler = std::make_unique<Sampler>(r.sampling);
+  if (r.grammar) s.grammar.emplace(std::move(r.grammar));
+  s.on_token = std::move(r.on_token);
+  s.observer = std::move(r.observer);
+  s.logprobs = r.logprobs;
 }
 
 void Engine::cancel(RequestId id) {
@@ -149,12 +157,13 @@ void Engine::share_from_running(Sequence& s) {
 void Engine::admit() {
   for (auto it = waiting_.begin(); it != waiting_.end() && static_cast<int32_t>(running_.size()) < opt_.max_running;) {
     Sequence& s = *seqs_.at(*it);
-    if (opt_.share_prefixes && waits_for_shared_prefix(s)) { ++it; continue; }
+    const bool share = opt_.share_prefixes && !s.observer;  // an observer sees the whole prompt computed
+    if (share && waits_for_shared_prefix(s)) { ++it; continue; }
     const int32_t seq = static_cast<int32_t>(s.id);
     kv_.add_sequence(seq);
     s.in_cache = true;
     // The last prompt token is always computed: its logits choose the first new token.
-    if (opt_.share_prefixes) {
+    if (share) {
       s.computed = kv_.attach_prefix(seq, s.tokens, static_cast<int32_t>(s.tokens.size()) - 1);
       share_from_running(s);
     }
@@ -229,7 +238,8 @@ bool Engine::step(const models::LlamaWeights& weights) {
         const int32_t n = std::min(remaining, budget);
         budget -= n;
         blocks += kv_.blocks_needed(static_cast<int32_t>(rid), s.computed + n);
-        chunks.push_back({static_cast<int32_t>(rid), {s.tokens.data() + s.computed, static_cast<size_t>(n)}, s.computed});
+        chunks.push_back({static_cast<int32_t>(rid), {s.tokens.data() + s.computed, static_cast<size_t>(n)}, s.computed,
+                          false, s.observer.get()});
         members.push_back(&s);
       }
     }
@@ -247,10 +257,15 @@ bool Engine::step(const models::LlamaWeights& weights) {
 
   model_.forward(weights, chunks, kv_, logits_);
   ++stats_.steps;
+  const std::vector<int32_t>& cancelled = model_.cancelled_by_observers();
 
   const size_t V = model_.config().vocab_size;
   for (size_t i = 0; i < chunks.size(); ++i) {
     Sequence& s = *members[i];
+    if (std::find(cancelled.begin(), cancelled.end(), chunks[i].seq) != cancelled.end()) {
+      finish(s, RequestState::kCancelled, "cancelled");
+      continue;
+    }
     const int32_t n = static_cast<int32_t>(chunks[i].tokens.size());
     const bool was_decode = s.computed >= s.prompt_len;
     (was_decode ? stats_.decode_tokens : stats_.prefill_tokens) += n;
@@ -260,6 +275,7 @@ bool Engine::step(const models::LlamaWeights& weights) {
     if (s.computed < static_cast<int32_t>(s.tokens.size())) continue;  // prefill continues next step
 
     std::span<float> row(logits_.data() + i * V, V);
+    if (s.logprobs > 0) log_softmax(row, logprobs_);  // before choose() penalises and masks the row
     int32_t next;
     try {
       next = choose(s, row);
@@ -273,6 +289,7 @@ bool Engine::step(const models::LlamaWeights& weights) {
     if (next == tokenizer_.bos_id()) { finish(s, RequestState::kFinished, "bos"); continue; }
     // The grammar reads the token's own bytes (the ones its mask checked).
     if (s.grammar) s.grammar->accept(tokenizer_.token_to_piece(next));
+    if (s.logprobs > 0) r.logprobs.push_back({next, logprobs_[next], top_logprobs(logprobs_, s.logprobs)});
     emit(s, next);
     if (s.grammar && !s.grammar->can_continue()) { finish(s, RequestState::kFinished, "grammar"); continue; }
     if (static_cast<int32_t>(r.tokens.size()) >= s.max_tokens) { finish(s, RequestState::kFinished, "max_tokens"); continue; }

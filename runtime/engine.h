@@ -15,11 +15,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chorus/observer.h"
 #include "kernels/kernel_config.h"
 #include "models/llama_model.h"
 #include "models/tokenizer.h"
 #include "runtime/grammar_mask.h"
 #include "runtime/grammar_state.h"
+#include "runtime/logprobs.h"
 #include "runtime/paged_kv_cache.h"
 #include "runtime/sampler.h"
 
@@ -49,6 +51,14 @@ struct Request {
   // only where the grammar is complete); generation stops with "grammar" once
   // the grammar is complete and can read nothing more.
   std::shared_ptr<const Grammar> grammar = nullptr;
+  // When set, it sees the activations it selected for this request's rows only
+  // (chorus/observer.h). An observed request computes its whole prompt (no
+  // prefix from the cache), so the observer sees every position once (again
+  // after a preemption; a fork's observer sees the positions after the fork).
+  std::shared_ptr<const Observer> observer = nullptr;
+  // N > 0: each generated token's log-probability and the N most likely
+  // tokens, from the model's distribution before sampling penalties, temperature and grammar.
+  int32_t logprobs = 0;
 };
 
 enum class RequestState { kWaiting, kRunning, kFinished, kCancelled, kFailed };
@@ -57,10 +67,11 @@ struct RequestResult {
   RequestState state = RequestState::kWaiting;
   std::vector<int32_t> tokens;   // generated
   std::string text;
-  std::string stop_reason;       // eos, bos, max_tokens, context, grammar, cancelled, or the error
+  std::string stop_reason;       // eos, bos, max_tokens, context, grammar, cancelled (also by an observer), or the error
   int32_t prompt_tokens = 0;
   int32_t reused_prompt_tokens = 0;  // attached from the prefix cache instead of computed
   int32_t preemptions = 0;
+  std::vector<TokenLogprobs> logprobs;  // with Request::logprobs > 0: one per generated token
 };
 
 struct EngineStats {
@@ -108,8 +119,12 @@ class Engine {
     std::unique_ptr<Sampler> sampler;
     std::optional<GrammarState> grammar;
     StreamCallback on_token;
+    std::shared_ptr<const Observer> observer;
+    int32_t logprobs = 0;
     bool in_cache = false;
   };
+  // The request's fields every new sequence takes (submit and fork).
+  void take_request_fields(Sequence& s, Request& r);
   void admit();
   static int32_t common_prompt_prefix(const Sequence& s, const Sequence& o, int32_t limit);
   bool waits_for_shared_prefix(const Sequence& s) const;
@@ -131,6 +146,7 @@ class Engine {
   std::deque<RequestId> waiting_;
   std::vector<RequestId> running_;   // in admission order
   std::vector<float> logits_;
+  std::vector<float> logprobs_;  // the row being sampled, log-softmaxed (for requests with logprobs)
   std::unique_ptr<TokenTrie> token_trie_;  // built for the first grammar request
   std::vector<uint8_t> allowed_;
   EngineStats stats_;

@@ -20,7 +20,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // later step decodes one token.
 GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, int32_t max_tokens,
                           const SamplingParams& sampling, const TokenCallback& on_token,
-                          std::shared_ptr<const Grammar> grammar) {
+                          std::shared_ptr<const Grammar> grammar, int32_t logprobs) {
   const models::LlamaConfig& c = m.file.config;
   if (max_tokens < 0) throw Error(ErrorCode::kInvalidArgument, "generate: max_tokens must be >= 0");
   EngineOptions opt;
@@ -30,6 +30,7 @@ GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, in
   opt.max_step_tokens = std::max<int32_t>(1, static_cast<int32_t>(prompt.size()));
   Engine engine(c, *m.tokenizer, opt);
   Request req{prompt, max_tokens, sampling, {}, std::move(grammar)};
+  req.logprobs = logprobs;
   if (on_token) req.on_token = [&](RequestId, int32_t token, const std::string& piece) { on_token(token, piece); };
   const RequestId id = engine.submit(std::move(req));
 
@@ -45,6 +46,7 @@ GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, in
   res.tokens = r.tokens;
   res.text = r.text;
   res.stop_reason = r.stop_reason;
+  res.logprobs = r.logprobs;
   res.grammar_masks = engine.stats().grammar_masks;
   res.grammar_mask_seconds = engine.stats().grammar_mask_seconds;
   return res;

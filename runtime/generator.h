@@ -10,6 +10,7 @@
 
 #include "runtime/grammar.h"
 #include "runtime/loaded_model.h"
+#include "runtime/logprobs.h"
 #include "runtime/sampler.h"
 
 namespace chorus::runtime {
@@ -23,6 +24,7 @@ struct GenerationResult {
   std::string stop_reason;      // "eos", "bos", "max_tokens", "context" or "grammar"
   int64_t grammar_masks = 0;    // with a grammar: masks computed, and the time they took
   double grammar_mask_seconds = 0.0;
+  std::vector<TokenLogprobs> logprobs;  // with logprobs > 0: one per generated token (see Request::logprobs)
 };
 
 // Called with each generated token and its printable piece (the leading space
@@ -31,6 +33,6 @@ using TokenCallback = std::function<void(int32_t token, const std::string& piece
 
 GenerationResult generate(LoadedModel& m, const std::vector<int32_t>& prompt, int32_t max_tokens,
                           const SamplingParams& sampling, const TokenCallback& on_token = {},
-                          std::shared_ptr<const Grammar> grammar = nullptr);
+                          std::shared_ptr<const Grammar> grammar = nullptr, int32_t logprobs = 0);
 
 }  // namespace chorus::runtime

@@ -30,7 +30,8 @@ done
 
 packages=(build-essential cmake pkg-config git python3 python3-pip python3-numpy
           libopenblas-dev libeigen3-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libcli11-dev libpcre2-dev libfmt-dev clang libclang-rt-14-dev)
+          libcli11-dev libpcre2-dev libfmt-dev clang libclang-rt-14-dev
+          chromium)  # chromium: the test that renders `chorus explain --html` headless
 if [ "$apt" = 1 ]; then
   missing=()
   for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

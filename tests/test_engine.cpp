@@ -9,16 +9,12 @@
 
 #include "runtime/contiguous_kv_cache.h"
 #include "runtime/loaded_model.h"
+#include "tests/stories_reference.h"
 #include "tests/test_paths.h"
 
 namespace {
 
 using namespace chorus::runtime;
-
-LoadedModel& stories() {
-  static LoadedModel m = load_model(chorus::test::fixture_dir() + "/models/stories260K/stories260K.bin");
-  return m;
-}
 
 SamplingParams greedy() {
   SamplingParams p;
@@ -26,11 +22,11 @@ SamplingParams greedy() {
   return p;
 }
 
-std::vector<int32_t> prompt_of(const std::string& text) { return stories().tokenizer->encode(text, true); }
+std::vector<int32_t> prompt_of(const std::string& text) { return chorus::test::stories_model().tokenizer->encode(text, true); }
 
 // Runs each prompt alone, one engine per prompt.
 std::vector<int32_t> alone(const std::vector<int32_t>& prompt, int32_t max_tokens) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   EngineOptions o;
   o.max_running = 1;
   Engine e(m.file.config, *m.tokenizer, o);
@@ -44,7 +40,7 @@ const std::vector<std::string> kPrompts = {
     "One day, a little bird"};
 
 TEST(Engine, BatchedSequencesGenerateWhatTheyGenerateAlone) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   EngineOptions o;
   o.max_step_tokens = 24;  // forces prefill chunks to share steps with decodes
   Engine e(m.file.config, *m.tokenizer, o);
@@ -61,7 +57,7 @@ TEST(Engine, BatchedSequencesGenerateWhatTheyGenerateAlone) {
 }
 
 TEST(Engine, BatchedLogitsOverPagedCacheMatchContiguousWithin5e5) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   const auto& c = m.file.config;
   std::vector<std::vector<int32_t>> prompts;
   for (const auto& p : kPrompts) prompts.push_back(prompt_of(p));
@@ -90,7 +86,7 @@ TEST(Engine, BatchedLogitsOverPagedCacheMatchContiguousWithin5e5) {
 }
 
 TEST(Engine, ForkedSiblingEqualsSamePromptFromScratch) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   Engine e(m.file.config, *m.tokenizer, EngineOptions{});
   const auto prompt = prompt_of("Once upon a time there was a little girl named Lily. She");
   const RequestId parent = e.submit({prompt, 30, greedy(), {}});
@@ -106,7 +102,7 @@ TEST(Engine, ForkedSiblingEqualsSamePromptFromScratch) {
 }
 
 TEST(Engine, SiblingsWithASharedPrefixPayItsPrefillOnce) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   std::string stem = "Once upon a time, in a small town, there lived a kind old man who loved to grow flowers. Every day he";
   const std::vector<std::string> tails = {" walked", " sang to the", " gave a flower to", " watered"};
   const int32_t shared = static_cast<int32_t>(prompt_of(stem).size());
@@ -121,7 +117,7 @@ TEST(Engine, SiblingsWithASharedPrefixPayItsPrefillOnce) {
 }
 
 TEST(Engine, SiblingsShareAPrefixShorterThanABlock) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   const std::vector<std::string> prompts = {"Once upon a time, a girl", "Once upon a time, a boy", "Once upon a time, the sun",
                                             "Once upon a time, Tom"};
   std::vector<std::vector<int32_t>> tokens;
@@ -144,7 +140,7 @@ TEST(Engine, SiblingsShareAPrefixShorterThanABlock) {
 }
 
 TEST(Engine, PreemptionUnderATinyPoolKeepsOutputsExact) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   EngineOptions o;
   o.kv_blocks = 9;  // three sequences of ~48 positions cannot all fit
   Engine e(m.file.config, *m.tokenizer, o);
@@ -157,7 +153,7 @@ TEST(Engine, PreemptionUnderATinyPoolKeepsOutputsExact) {
 }
 
 TEST(Engine, CancelLeavesAtOnceAndFreesBlocks) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   Engine e(m.file.config, *m.tokenizer, EngineOptions{});
   const RequestId a = e.submit({prompt_of("The cat"), 50, greedy(), {}});
   const RequestId b = e.submit({prompt_of("The dog"), 10, greedy(), {}});
@@ -170,7 +166,7 @@ TEST(Engine, CancelLeavesAtOnceAndFreesBlocks) {
 }
 
 TEST(Engine, RequestThatCannotFitFailsCleanly) {
-  LoadedModel& m = stories();
+  LoadedModel& m = chorus::test::stories_model();
   EngineOptions o;
   o.kv_blocks = 1;
   Engine e(m.file.config, *m.tokenizer, o);

@@ -1,9 +1,7 @@
 // The Llama forward pass against published reference logits and greedy ids.
 #include <cmath>
-#include <fstream>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "chorus/error.h"
 #include "kernels/kernel_config.h"
@@ -12,23 +10,13 @@
 #include "runtime/contiguous_kv_cache.h"
 #include "runtime/loaded_model.h"
 #include "runtime/sampler.h"
+#include "tests/stories_reference.h"
 #include "tests/test_paths.h"
 
 namespace {
 
 using chorus::models::LlamaModel;
 using chorus::models::SequenceChunk;
-
-struct Reference {
-  std::vector<int32_t> ids;
-  std::vector<std::vector<float>> logits_first4;
-};
-
-Reference load_reference() {
-  std::ifstream in(chorus::test::fixture_dir() + "/models/stories260K/expected_greedy_ids_and_logits.json");
-  nlohmann::json j = nlohmann::json::parse(in);
-  return {j["ids"].get<std::vector<int32_t>>(), j["logits_first4"].get<std::vector<std::vector<float>>>()};
-}
 
 void expect_close(const std::vector<float>& got, const float* want_begin, size_t n, double rel) {
   ASSERT_EQ(got.size(), n);
@@ -49,7 +37,7 @@ class Stories260K : public ::testing::TestWithParam<const char*> {
     return {file.config.n_layers, file.config.kv_dim(), positions};
   }
 
-  Reference ref = load_reference();
+  chorus::test::StoriesReference ref = chorus::test::load_stories_reference();
   chorus::models::ModelFile file;
   chorus::models::LlamaWeights weights;
   LlamaModel model;
