@@ -24,6 +24,12 @@ runtime::SamplingParams sampling_of(const GenerateParams& p) {
   return s;
 }
 
+std::vector<TokenLogprob> public_top(const runtime::TokenLogprobs& lp, const models::Tokenizer& tokenizer) {
+  std::vector<TokenLogprob> top;
+  for (const runtime::TokenLogprob& t : lp.top) top.push_back({t.token, tokenizer.token_to_piece(t.token), t.logprob});
+  return top;
+}
+
 std::string finish_reason(const StopStrings& stops, const std::string& engine_reason) {
   if (stops.stopped_by_string()) return "stop";
   if (stops.stopped_by_callback()) return "cancelled";
@@ -37,31 +43,51 @@ GenerateResult run_generation(ServedEngine& engine, std::vector<int32_t> prompt,
                               int32_t dropped_prompt_tokens) {
   if (params.max_tokens < 0)
     throw Error(ErrorCode::kInvalidArgument, fmt::format("max_tokens {} is negative", params.max_tokens));
-  if (params.logprobs != 0)
-    throw Error(ErrorCode::kUnsupported, "logprobs are not available yet");
   runtime::Request request;
   request.prompt = std::move(prompt);
   request.max_tokens = params.max_tokens;
   request.sampling = sampling_of(params);
+  request.logprobs = params.logprobs;
+  request.observer = params.observer;
   if (!params.grammar.empty())
     request.grammar = std::make_shared<const runtime::Grammar>(runtime::Grammar::parse(params.grammar, params.grammar_name));
 
+  const models::Tokenizer& tokenizer = engine.tokenizer();
+  // Tokens reach the caller in the order they came, some held back by the stop strings: the
+  // k-th one handed on is the k-th generated, whose log-probabilities are logprobs[k].
+  std::vector<runtime::TokenLogprobs> logprobs;
+  size_t handed_on = 0;
   StopStrings stops(params.stop, [&](int32_t token, const std::string& piece) {
+    const size_t k = handed_on++;
     if (!params.on_token) return true;
     TokenEvent event;
     event.token = token;
     event.piece = piece;
+    std::vector<TokenLogprob> top;
+    if (k < logprobs.size()) {
+      event.logprob = logprobs[k].logprob;
+      top = public_top(logprobs[k], tokenizer);
+      event.top = top;
+    }
     return params.on_token(event);
   });
-  ServedResult served = engine.run(std::move(request), [&](int32_t token, const std::string& piece) {
-    return stops.push(token, piece);
-  }, params.cancel);
+  ServedResult served = engine.run(
+      std::move(request),
+      [&](int32_t token, const std::string& piece, const runtime::TokenLogprobs* lp) {
+        if (lp) logprobs.push_back(*lp);
+        return stops.push(token, piece);
+      },
+      params.cancel);
   if (!stops.stopped_by_string() && !stops.stopped_by_callback()) stops.flush();
 
   const runtime::RequestResult& r = served.result;
   GenerateResult out;
   out.text = stops.text();
   out.tokens.assign(r.tokens.begin(), r.tokens.begin() + std::min<size_t>(r.tokens.size(), stops.tokens_kept()));
+  for (size_t k = 0; k < out.tokens.size() && k < r.logprobs.size(); ++k) {
+    out.logprobs.push_back(r.logprobs[k].logprob);
+    out.top_logprobs.push_back(public_top(r.logprobs[k], tokenizer));
+  }
   out.prompt_tokens = r.prompt_tokens;
   out.reused_prompt_tokens = r.reused_prompt_tokens;
   out.dropped_prompt_tokens = dropped_prompt_tokens;

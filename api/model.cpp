@@ -71,6 +71,11 @@ std::string Model::detokenize(std::span<const int32_t> tokens) const {
   return impl_->m.tokenizer->decode(tokens);
 }
 
+std::string Model::token_piece(int32_t token) const {
+  api::check_token_ids(std::span(&token, 1), impl_->m.tokenizer->vocab_size());
+  return impl_->m.tokenizer->token_to_piece(token);
+}
+
 std::vector<int32_t> Model::chat_tokens(const std::vector<ChatMessage>& messages, bool parse_special) const {
   return api::chat_prompt_tokens(impl_->m, messages, parse_special);
 }

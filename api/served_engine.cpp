@@ -1,6 +1,7 @@
 #include "api/served_engine.h"
 
 #include <chrono>
+#include <optional>
 
 #include <omp.h>
 
@@ -19,6 +20,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 // One caller's request and the channel its tokens come back through.
 struct ServedEngine::Call {
   runtime::Request request;
+  bool request_logprobs = false;
   const std::atomic<bool>* cancel = nullptr;
   std::atomic<bool> stop{false};  // the caller's callback said stop
   runtime::RequestId id = 0;
@@ -26,7 +28,12 @@ struct ServedEngine::Call {
 
   std::mutex m;
   std::condition_variable cv;
-  std::deque<std::pair<int32_t, std::string>> tokens;  // generated, not yet handed to the caller
+  struct Token {
+    int32_t id;
+    std::string piece;
+    std::optional<runtime::TokenLogprobs> logprobs;
+  };
+  std::deque<Token> tokens;  // generated, not yet handed to the caller
   double first_token_seconds = 0.0;
   double admitted_seconds = -1.0;
   bool done = false;
@@ -38,7 +45,8 @@ struct ServedEngine::Call {
 ServedEngine::ServedEngine(const models::LlamaConfig& config, const models::Tokenizer& tokenizer,
                            const runtime::EngineOptions& options, WeightsSource weights, int32_t threads,
                            std::function<bool()> should_drain)
-    : engine_(config, tokenizer, options),
+    : tokenizer_(tokenizer),
+      engine_(config, tokenizer, options),
       weights_(std::move(weights)),
       threads_(threads),
       should_drain_(std::move(should_drain)) {
@@ -61,12 +69,15 @@ ServedResult ServedEngine::run(runtime::Request request, const PieceCallback& on
   call->cancel = cancel;
   call->request = std::move(request);
   // The engine's stream callback runs on the driver: it only queues the token for the caller.
-  call->request.on_token = [c = call.get()](runtime::RequestId, int32_t token, const std::string& piece) {
+  call->request.on_token = [this, c = call.get()](runtime::RequestId id, int32_t token, const std::string& piece) {
+    std::optional<runtime::TokenLogprobs> logprobs;
+    if (c->request_logprobs) logprobs = engine_.result(id).logprobs.back();  // recorded before the token is emitted
     std::lock_guard lock(c->m);
     if (c->tokens.empty() && c->first_token_seconds == 0.0) c->first_token_seconds = since(c->submitted);
-    c->tokens.emplace_back(token, piece);
+    c->tokens.push_back({token, piece, std::move(logprobs)});
     c->cv.notify_one();
   };
+  call->request_logprobs = call->request.logprobs > 0;
   {
     std::lock_guard lock(mu_);
     if (stopping_) throw Error(ErrorCode::kCancelled, "the model is closing: no new requests");
@@ -76,7 +87,7 @@ ServedResult ServedEngine::run(runtime::Request request, const PieceCallback& on
 
   ServedResult out;
   bool stopped = false;
-  std::deque<std::pair<int32_t, std::string>> batch;
+  std::deque<Call::Token> batch;
   for (;;) {
     bool done;
     {
@@ -85,9 +96,9 @@ ServedResult ServedEngine::run(runtime::Request request, const PieceCallback& on
       batch.swap(call->tokens);
       done = call->done;
     }
-    for (const auto& [token, piece] : batch) {
+    for (const Call::Token& t : batch) {
       if (stopped || !on_token) continue;
-      if (!on_token(token, piece)) {
+      if (!on_token(t.id, t.piece, t.logprobs ? &*t.logprobs : nullptr)) {
         stopped = true;
         call->stop = true;  // the driver cancels it before its next step
       }

@@ -32,8 +32,10 @@ struct WeightsLease {
 };
 using WeightsSource = std::function<WeightsLease()>;
 
-// Called on the caller's thread with each generated token; false stops the request.
-using PieceCallback = std::function<bool(int32_t token, const std::string& piece)>;
+// Called on the caller's thread with each generated token (and its log-probabilities when the
+// request asked for them, else null); false stops the request.
+using PieceCallback =
+    std::function<bool(int32_t token, const std::string& piece, const runtime::TokenLogprobs* logprobs)>;
 
 struct ServedResult {
   runtime::RequestResult result;
@@ -62,6 +64,7 @@ class ServedEngine {
   ServedResult run(runtime::Request request, const PieceCallback& on_token, const std::atomic<bool>* cancel);
 
   EngineLoad load() const;
+  const models::Tokenizer& tokenizer() const { return tokenizer_; }
 
  private:
   struct Call;
@@ -71,6 +74,7 @@ class ServedEngine {
   void fail_all(const std::string& why, ErrorCode code);
   void publish_load();
 
+  const models::Tokenizer& tokenizer_;
   runtime::Engine engine_;
   WeightsSource weights_;
   int32_t threads_;

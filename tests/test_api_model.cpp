@@ -1,14 +1,18 @@
 // The public C++ API (chorus/model.h) on the real stories260K model: one
 // Model served to many threads as one continuous batch, streaming, stop
 // strings, cancellation, prompts against the context, and its errors.
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "chorus/activation_cache.h"
 #include "chorus/error.h"
 #include "chorus/model.h"
 #include "chorus/tokenizer.h"
@@ -178,6 +182,70 @@ TEST(ApiModel, GrammarConstrainsTheOutput) {
   EXPECT_EQ(r.finish_reason, "grammar");
 }
 
+// From BOS, the published logits of stories260K's first four positions: each
+// generated token's log-probability and alternatives are their log-softmax.
+TEST(ApiModel, LogprobsAreTheLogSoftmaxOfTheReferenceLogits) {
+  std::ifstream in(chorus::test::fixture_dir() + "/models/stories260K/expected_greedy_ids_and_logits.json");
+  ASSERT_TRUE(in) << "the stories260K reference is missing";
+  const nlohmann::json ref = nlohmann::json::parse(in);
+  Model model = Model::open(stories());
+  GenerateParams p = greedy(4);
+  p.logprobs = 5;
+  std::vector<float> streamed;
+  p.on_token = [&](const chorus::TokenEvent& e) {
+    streamed.push_back(e.logprob);
+    return e.top.size() == 5;
+  };
+  const chorus::GenerateResult r = model.generate("", p);
+  ASSERT_EQ(r.logprobs.size(), 4u);
+  EXPECT_EQ(streamed, r.logprobs);
+  for (size_t k = 0; k < 4; ++k) {
+    const std::vector<double> logits = ref["logits_first4"][k].get<std::vector<double>>();
+    double max = *std::max_element(logits.begin(), logits.end()), sum = 0;
+    for (double x : logits) sum += std::exp(x - max);
+    auto logprob = [&](int32_t id) { return logits[id] - max - std::log(sum); };
+    EXPECT_EQ(r.tokens[k], ref["ids"][k + 1].get<int32_t>());
+    EXPECT_NEAR(r.logprobs[k], logprob(r.tokens[k]), 1e-4);
+    std::vector<int32_t> order(logits.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+    std::partial_sort(order.begin(), order.begin() + 5, order.end(), [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+    ASSERT_EQ(r.top_logprobs[k].size(), 5u);
+    for (size_t j = 0; j < 5; ++j) {
+      EXPECT_EQ(r.top_logprobs[k][j].token, order[j]) << "position " << k;
+      EXPECT_NEAR(r.top_logprobs[k][j].logprob, logprob(order[j]), 1e-4);
+      EXPECT_EQ(r.top_logprobs[k][j].piece, model.token_piece(order[j]));
+    }
+  }
+}
+
+// An observer attached to one of two concurrent calls sees only that call's
+// positions, every one of them once, and the other call's text is unchanged.
+TEST(ApiModel, AnObserverSeesOnlyItsOwnRequestInABatch) {
+  Model model = Model::open(stories(), {.max_running = 2});
+  const std::string alone = model.generate("The cat", greedy(12)).text;
+  chorus::ActivationCache cache;
+  GenerateParams observed = greedy(12);
+  observed.observer = cache.observer({.names = {"attn.probs", "logits"}, .layers = {1}});
+  chorus::GenerateResult watched, other;
+  std::thread a([&] { watched = model.generate("Once upon a time", observed); });
+  std::thread b([&] { other = model.generate("The cat", greedy(12)); });
+  a.join();
+  b.join();
+  EXPECT_EQ(other.text, alone);
+  const auto& probs = cache.entries["blk.1.attn.probs"];
+  ASSERT_FALSE(probs.empty());
+  int32_t next = 0;
+  for (const auto& e : probs) {
+    EXPECT_EQ(e.request, probs.front().request);  // one request's rows only
+    EXPECT_EQ(e.position, next);                  // every position once, in order
+    next += static_cast<int32_t>(e.shape[0]);
+  }
+  // The prompt and every generated token but the last went through the model.
+  EXPECT_EQ(next, watched.prompt_tokens + static_cast<int32_t>(watched.tokens.size()) - 1);
+  EXPECT_TRUE(cache.entries.count("blk.0.attn.probs") == 0);  // layer 0 was not asked for
+  EXPECT_FALSE(cache.entries["logits"].empty());
+}
+
 TEST(ApiModel, TokenizeDetokenizeAndInfo) {
   Model model = Model::open(stories());
   const std::vector<int32_t> ids = model.tokenize("Once upon a time");
@@ -192,19 +260,34 @@ TEST(ApiModel, TokenizeDetokenizeAndInfo) {
   EXPECT_EQ(info.format, "llama2c");
 }
 
+// Settings live on the models: run side by side, f32 and int8 activations on the
+// same q8_0 weights give slightly different distributions, the scalar and the
+// vector path the same one.
 TEST(ApiModel, TwoModelsWithDifferentSettingsLiveInOneProcess) {
-  Model exact = Model::open(stories(), {.activations = "f32"});
-  Model fast = Model::open(stories(), {.kernel_path = "scalar", .activations = "int8"});
+  Model exact = Model::open(stories(), {.activations = "f32", .dtype = "q8_0"});
+  Model scalar = Model::open(stories(), {.kernel_path = "scalar", .activations = "f32", .dtype = "q8_0"});
+  Model fast = Model::open(stories(), {.activations = "int8", .dtype = "q8_0"});
   EXPECT_EQ(exact.info().activations, "f32");
   EXPECT_EQ(fast.info().activations, "int8");
-  EXPECT_EQ(fast.info().kernel_path, "scalar");
-  std::string a, b;
-  std::thread ta([&] { a = exact.generate("Once upon a time", greedy(20)).text; });
-  std::thread tb([&] { b = fast.generate("Once upon a time", greedy(20)).text; });
+  EXPECT_EQ(scalar.info().kernel_path, "scalar");
+  GenerateParams p = greedy(20);
+  p.logprobs = 1;
+  chorus::GenerateResult a, b, c;
+  std::thread ta([&] { a = exact.generate("Once upon a time", p); });
+  std::thread tb([&] { b = fast.generate("Once upon a time", p); });
+  std::thread tc([&] { c = scalar.generate("Once upon a time", p); });
   ta.join();
   tb.join();
-  EXPECT_FALSE(a.empty());
-  EXPECT_FALSE(b.empty());
+  tc.join();
+  ASSERT_EQ(a.logprobs.size(), 20u);
+  ASSERT_FALSE(b.logprobs.empty());
+  ASSERT_EQ(c.tokens, a.tokens);
+  double int8_gap = 0, path_gap = 0;
+  for (size_t i = 0; i < a.logprobs.size(); ++i) path_gap = std::max<double>(path_gap, std::abs(a.logprobs[i] - c.logprobs[i]));
+  int8_gap = std::abs(a.logprobs[0] - b.logprobs[0]);
+  EXPECT_LT(path_gap, 1e-3);
+  EXPECT_GT(int8_gap, 0.0) << "int8 activations gave the f32 distribution: the setting did not reach the kernels";
+  EXPECT_LT(int8_gap, 0.1);
 }
 
 TEST(ApiTokenizer, TheVocabularyAloneEncodesAsTheModelDoes) {

@@ -30,6 +30,7 @@ struct GenerateOptions {
   std::string model, tokenizer, prompt, system, prompts_file, grammar_file;
   int32_t max_tokens = 256;
   int32_t parallel = 4;
+  int32_t logprobs = 0;
   bool chat = false, json = false, verbose = false, special_in_prompt = false, truncate_prompt = false;
   RuntimeFlags runtime;
   GenerateParams params;  // sampling, filled by the flags
@@ -38,6 +39,7 @@ struct GenerateOptions {
 GenerateParams params_of(const GenerateOptions& o) {
   GenerateParams p = o.params;
   p.max_tokens = o.max_tokens;
+  p.logprobs = o.logprobs;
   p.chat = o.chat;
   p.system = o.system;
   p.special_in_prompt = o.special_in_prompt;
@@ -77,6 +79,32 @@ std::vector<std::string> read_prompt_lines(const std::string& path) {
   }
   if (lines.empty()) throw Error(ErrorCode::kInvalidArgument, fmt::format("{}: no prompts (one per line)", path));
   return lines;
+}
+
+// --logprobs in JSON: per generated token, its log-probability and the most likely alternatives.
+nlohmann::json logprobs_json(const GenerateResult& r, const Model& model) {
+  nlohmann::json list = nlohmann::json::array();
+  for (size_t i = 0; i < r.logprobs.size(); ++i) {
+    nlohmann::json top = nlohmann::json::array();
+    for (const TokenLogprob& t : r.top_logprobs[i])
+      top.push_back({{"token", t.token}, {"piece", t.piece}, {"logprob", t.logprob}});
+    list.push_back({{"token", r.tokens[i]}, {"piece", model.token_piece(r.tokens[i])},
+                    {"logprob", r.logprobs[i]}, {"top", top}});
+  }
+  return list;
+}
+
+// --logprobs as text: a line per generated token, its piece escaped.
+void print_logprobs(const GenerateResult& r, const Model& model) {
+  std::printf("\nlogprobs (the model's distribution, before sampling penalties):\n");
+  for (size_t i = 0; i < r.logprobs.size(); ++i) {
+    std::string alternatives;
+    for (const TokenLogprob& t : r.top_logprobs[i])
+      alternatives += fmt::format("  {:>8.4f} {}", t.logprob, models::printable(fmt::format("{:?}", t.piece)));
+    const std::string piece = model.token_piece(r.tokens[i]);
+    std::printf("%4zu %6d %-16s %8.4f |%s\n", i, r.tokens[i], models::printable(fmt::format("{:?}", piece)).c_str(),
+                r.logprobs[i], alternatives.c_str());
+  }
 }
 
 ModelOptions open_options(const GenerateOptions& o, int32_t max_running) {
@@ -125,6 +153,7 @@ int run_batch(const GenerateOptions& o) {
     if (o.json) {
       list.push_back({{"prompt", prompts[i]}, {"text", r.text}, {"tokens", r.tokens}, {"prompt_tokens", r.prompt_tokens},
                       {"reused_prompt_tokens", r.reused_prompt_tokens}, {"stop_reason", stop}});
+      if (o.logprobs > 0) list.back()["logprobs"] = logprobs_json(r, model);
     } else {
       fmt::print("{}{}{}\n", o.chat ? "" : prompts[i], r.text, i + 1 < prompts.size() ? "\n" : "");
       if (!errors[i].empty()) std::fprintf(stderr, "chorus: prompt %zu failed: %s\n", i + 1, errors[i].c_str());
@@ -188,9 +217,11 @@ int run_generate(GenerateOptions& o) {
                         {"decode_tok_s", decode_tok_s},
                         {"model", o.model}};
     if (!o.grammar_file.empty()) j["grammar_mask_ms"] = mask_ms;
+    if (o.logprobs > 0) j["logprobs"] = logprobs_json(r, model);
     std::puts(models::json_text(j).c_str());
   } else {
     std::fputs("\n", stdout);
+    if (o.logprobs > 0) print_logprobs(r, model);
     std::fflush(stdout);  // the answer's newline before the stats line (2>&1 would glue them)
     std::fprintf(stderr, "prompt: %d tokens, %.1f tok/s; generated: %zu tokens, %.1f tok/s (stop: %s)\n",
                  r.prompt_tokens, prefill_tok_s, r.tokens.size(), decode_tok_s, r.finish_reason.c_str());
@@ -256,6 +287,11 @@ void register_generate(CLI::App& app, int& exit_code) {
                       ->check(CLI::ExistingFile);
   cmd->add_flag("--verbose", o->verbose, "With --grammar: also print the time spent computing token masks")
       ->needs(grammar);
+  cmd->add_option("--logprobs", o->logprobs,
+                  "Also give each generated token's log-probability and the N most likely tokens at its place, from "
+                  "the model's distribution (the log-softmax of its logits, before repetition penalty, temperature, "
+                  "top-k/p and grammar); with --json a \"logprobs\" list")
+      ->capture_default_str()->check(integer_in(0, 100));
   cmd->add_flag("--json", o->json,
                 "Print one JSON object (text, tokens, prompt_tokens, prefill_tok_s, decode_tok_s) instead of text");
   cmd->callback([o, &exit_code] { exit_code = run_generate(*o); });

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "chorus/export.h"
+#include "chorus/observer.h"
 
 namespace chorus {
 
@@ -82,13 +83,17 @@ struct GenerateParams {
                                    // (the model's distribution before sampling penalties)
   TokenCallback on_token;          // streaming, on the calling thread; may be empty
   const std::atomic<bool>* cancel = nullptr;  // set it to true from any thread to stop this call
+  // Sees this request's activations as they are computed, only its own rows in
+  // the batch (observer.h; its callback runs on the engine's thread). An observed
+  // prompt is computed whole, not taken from the prefix cache.
+  std::shared_ptr<const Observer> observer;
 };
 
 struct GenerateResult {
   std::string text;                     // the answer (without the stop string)
   std::vector<int32_t> tokens;          // generated ids
-  std::vector<std::vector<TokenLogprob>> top_logprobs;  // per token, with GenerateParams::logprobs > 0
-  std::vector<float> logprobs;          // per token, with GenerateParams::logprobs > 0
+  std::vector<float> logprobs;          // per token, with GenerateParams::logprobs > 0: its log-probability
+  std::vector<std::vector<TokenLogprob>> top_logprobs;  // ... and the most likely alternatives, most likely first
   int32_t prompt_tokens = 0;
   int32_t reused_prompt_tokens = 0;     // served from a prefix another request computed
   int32_t dropped_prompt_tokens = 0;   // cut by truncate_prompt
@@ -171,6 +176,8 @@ class CHORUS_API Model {
   // tokens written in the text are text unless parse_special.
   std::vector<int32_t> tokenize(std::string_view text, bool add_bos = true, bool parse_special = false) const;
   std::string detokenize(std::span<const int32_t> tokens) const;
+  // One token's text as the vocabulary has it (a leading space included), as TokenLogprob::piece gives it.
+  std::string token_piece(int32_t token) const;
   // The prompt ids a conversation renders to (with the assistant's turn opened).
   std::vector<int32_t> chat_tokens(const std::vector<ChatMessage>& messages, bool parse_special = false) const;
 
