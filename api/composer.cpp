@@ -62,6 +62,7 @@ NodeOutcome outcome_of(const graph::PlanNode& node, const graph::NodeResult& n) 
   }
   o.prompt_tokens = n.run.prompt_tokens;
   o.generated_tokens = n.run.generated_tokens;
+  o.tokens = n.run.tokens;
   o.seconds = n.run.prefill_seconds + n.run.decode_seconds;
   return o;
 }

@@ -128,6 +128,7 @@ std::vector<NodeRun> EngineBackend::run_batch(const std::string& expert, const s
     run.prompt_tokens = r.prompt_tokens;
     run.reused_prompt_tokens = r.reused_prompt_tokens;
     run.generated_tokens = static_cast<int32_t>(r.tokens.size());
+    run.tokens = r.tokens;
     if (timings[k].any) {
       run.prefill_seconds = seconds_between(start, timings[k].first);
       run.decode_seconds = seconds_between(timings[k].first, timings[k].last);

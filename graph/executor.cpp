@@ -318,7 +318,8 @@ nlohmann::json to_json(const CompositionResult& result) {
               {"decode_s", n.run.decode_seconds},
               {"prompt_tokens", n.run.prompt_tokens},
               {"reused_prompt_tokens", n.run.reused_prompt_tokens},
-              {"generated_tokens", n.run.generated_tokens}};
+              {"generated_tokens", n.run.generated_tokens},
+              {"tokens", n.run.tokens}};
     if (!n.error.empty()) j["error"] = n.error;
     if (n.route) j["route"] = route_json(*n.route);
     nodes.push_back(j);

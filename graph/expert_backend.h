@@ -34,6 +34,7 @@ struct NodeRun {
   int32_t prompt_tokens = 0;
   int32_t reused_prompt_tokens = 0;  // served from a prefix another request computed
   int32_t generated_tokens = 0;
+  std::vector<int32_t> tokens;  // the generated ids, for a person to follow a node to its expert's tokens
 };
 
 // How far an expert is from being ready to run: its weights' tier (0 =

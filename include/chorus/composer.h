@@ -61,6 +61,7 @@ struct NodeOutcome {
   bool route_fallback = false;
   int32_t prompt_tokens = 0;
   int32_t generated_tokens = 0;
+  std::vector<int32_t> tokens;   // the generated ids (the expert's vocabulary)
   double seconds = 0.0;
 };
 
