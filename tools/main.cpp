@@ -1,10 +1,12 @@
 // The `chorus` command line: one subcommand per job, each in its own file.
 #include <cstdio>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "chorus/chorus.h"
 #include "chorus/error.h"
 #include "models/utf8.h"
 #include "tools/commands.h"
@@ -14,7 +16,7 @@ int main(int argc, char** argv) {
   chorus::cli::bound_omp_spinning(argv);
   CLI::App app{"chorus: a CPU inference runtime for compositions of small expert language models"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "chorus 0.1.0");
+  app.set_version_flag("--version", std::string("chorus ") + chorus_version());
   int exit_code = 0;
   chorus::cli::register_generate(app, exit_code);
   chorus::cli::register_inspect(app, exit_code);
