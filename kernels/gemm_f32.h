@@ -1,7 +1,8 @@
 // chorus's own f32 GEMM for prefill with f32 weights: cache-blocked, with
 // both operands packed into micro-panels and a register-tiled micro-kernel
 // per path (AVX2 6×16, AVX-512 12×32; the scalar path is a plain triple loop,
-// the reference). matmul() picks between it and OpenBLAS (docs/kernels.md).
+// the reference). Not used by matmul, whose row kernels sum each token in one
+// order whatever the batch; tested and benchmarked beside OpenBLAS (docs/kernels.md).
 #pragma once
 
 #include <cstdint>

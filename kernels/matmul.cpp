@@ -1,10 +1,9 @@
 // matmul: picks the kernel of the dispatch path, quantizes the activations
 // when the kernel wants int8, and splits the output rows over the OpenMP
-// threads. Many-token f32 products go to OpenBLAS sgemm.
+// threads. Every weight type goes through the row kernels, whatever the token
+// count: a token's sums then run in one order in every batch (no sgemm for
+// many tokens, whose order differs from the row kernels': docs/kernels.md).
 #include "kernels/matmul.h"
-
-#include <cblas.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <array>
@@ -17,8 +16,6 @@ namespace chorus::kernels {
 
 namespace {
 
-// From this many tokens on, f32 weights go to sgemm (docs/kernels.md).
-constexpr int64_t kSgemmMinTokens = 8;
 // Output rows per unit of work (a multiple of 4, so the tiles stay whole).
 constexpr int64_t kRowChunk = 32;
 // Below this many multiply-adds a call runs on one thread: waking the team
@@ -38,14 +35,6 @@ MatmulRowsFn rows_fn(KernelPath path, GgmlType type, bool f32_activations) {
     fn = f32_activations ? matmul_rows_f32_activations_avx2(type) : matmul_rows_avx2(type);
   if (!fn) fn = f32_activations ? matmul_rows_f32_activations_scalar(type) : matmul_rows_scalar(type);
   return fn;
-}
-
-void sgemm(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
-  // OpenBLAS runs its own threads: as many as ours, while ours wait.
-  openblas_set_num_threads(omp_get_max_threads());
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n_tokens), static_cast<int>(w.rows),
-              static_cast<int>(w.cols), 1.0f, x, static_cast<int>(w.cols), static_cast<const float*>(w.data),
-              static_cast<int>(w.cols), 0.0f, y, static_cast<int>(w.rows));
 }
 
 }  // namespace
@@ -85,10 +74,6 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
   int64_t work = 0;
   for (const MatmulOutput& o : outs) {
     const WeightMatrix& w = *o.w;
-    if (w.type == GgmlType::F32 && n_tokens >= kSgemmMinTokens && path != KernelPath::kScalar) {
-      sgemm(w, x, n_tokens, o.y);
-      continue;
-    }
     const bool q8 = uses_q8_activations(w.type);
     const bool reads_xq = q8 && int8_precision;
     if (reads_xq && !int8) xq.resize(n_tokens * nb);

@@ -56,15 +56,27 @@ void float_tile(const typename L::Elem* const* w, const float* const* x, int64_t
       for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
     }
   }
+  // The tail as one more 8-lane step, zero-padded: every token's sum then runs
+  // in the same order whatever R and T (a scalar tail loop let the compiler
+  // contract it into FMAs in some tile shapes and not others).
+  if (i < n) {
+    const int rest = static_cast<int>(n - i);
+    __m256 xv[T];
 #pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) xv[t] = load_lanes(x[t] + i, rest);
 #pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) {
-      float s = hsum(acc[r][t]);
-      for (int64_t k = i; k < n; ++k) s += L::load1(w[r] + k) * x[t][k];
-      y[t * y_stride + r] = s;
+    for (int r = 0; r < R; ++r) {
+      alignas(32) float tail[8] = {};
+      for (int k = 0; k < rest; ++k) tail[k] = L::load1(w[r] + i + k);
+      const __m256 wv = _mm256_load_ps(tail);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
     }
   }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) y[t * y_stride + r] = hsum(acc[r][t]);
 }
 
 template <class L>

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernels/ops_paths.h"
@@ -163,32 +164,42 @@ void softmax(float* x, int64_t n) {
   for (; i < n; ++i) x[i] *= inv;
 }
 
-void silu_mul(float* gate, const float* up, int64_t n) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 g = _mm256_loadu_ps(gate + i);
-    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g));
-    _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
-  }
-  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+namespace {
+
+// gate·up for 8 elements: silu(gate) = gate / (1 + e^(-gate)).
+__m256 silu_mul8(__m256 g, __m256 u) {
+  const __m256 e = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), g));
+  return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
 }
 
 // 0.5·x·(1 + tanh(u)) is x·sigmoid(2u) = x / (1 + e^(-2u)), u = √(2/π)(x + 0.044715x³).
-void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
+__m256 gelu_tanh_mul8(__m256 x, __m256 u) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  const __m256 one = _mm256_set1_ps(1.0f), m2c = _mm256_set1_ps(-2.0f * kSqrt2OverPi), k = _mm256_set1_ps(0.044715f);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 x = _mm256_loadu_ps(gate + i);
-    const __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(k, x), _mm256_mul_ps(x, x), x);
-    const __m256 e = exp_ps(_mm256_mul_ps(m2c, inner));
-    _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
-  }
-  for (; i < n; ++i) {
-    const float x = gate[i];
-    gate[i] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x))) * up[i];
-  }
+  const __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(0.044715f), x), _mm256_mul_ps(x, x), x);
+  const __m256 e = exp_ps(_mm256_mul_ps(_mm256_set1_ps(-2.0f * kSqrt2OverPi), inner));
+  return _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
 }
+
+// gate = op(gate, up), 8 at a time; the last n % 8 through the same vector code
+// (zero-padded), so an element's result does not depend on where it falls in
+// the array (the engine applies it to a whole batch's rows at once).
+template <class Op>
+void gated(float* gate, const float* up, int64_t n, Op op) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(gate + i, op(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+  if (i == n) return;
+  const size_t rest = static_cast<size_t>(n - i) * sizeof(float);
+  alignas(32) float g[8] = {}, u[8] = {};
+  std::memcpy(g, gate + i, rest);
+  std::memcpy(u, up + i, rest);
+  _mm256_store_ps(g, op(_mm256_load_ps(g), _mm256_load_ps(u)));
+  std::memcpy(gate + i, g, rest);
+}
+
+}  // namespace
+
+void silu_mul(float* gate, const float* up, int64_t n) { gated(gate, up, n, silu_mul8); }
+
+void gelu_tanh_mul(float* gate, const float* up, int64_t n) { gated(gate, up, n, gelu_tanh_mul8); }
 
 }  // namespace chorus::kernels::avx2

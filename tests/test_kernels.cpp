@@ -423,7 +423,7 @@ TEST(Matmul, Q8ActivationReferenceMatchesFloatMath) {
   }
 }
 
-TEST(Matmul, SgemmPathMatchesReferenceForManyTokens) {
+TEST(Matmul, F32WeightsMatchReferenceForManyTokens) {
   for (int64_t n_tokens : {8, 33}) check_paths_agree(ActivationPrecision::kF32, GgmlType::F32, 37, 172, n_tokens, 1234);
 }
 
@@ -527,6 +527,25 @@ TEST(Ops, RopeHalvesIsRopeOfInterleavedHalves) {
       }
     }
   }
+}
+
+// The engine applies the gated activations to a whole batch's rows at once: an
+// element's result must not depend on the array's length or its place in it.
+TEST(Ops, GatedActivationsDoNotDependOnThePlaceInTheArray) {
+  const std::vector<float> x = random_floats(300, 9, 3.0f), u = random_floats(300, 10);
+  for (auto op : {silu_mul, gelu_tanh_mul})
+    for (KernelPath p : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512}) {
+      if (!kernel_path_available(p)) continue;
+      std::vector<float> whole = x;
+      op(p, whole.data(), u.data(), 300);
+      for (int64_t begin : {0, 1, 5, 172}) {
+        for (int64_t n : {1, 4, 7, 9, 13, 100}) {
+          std::vector<float> part(x.begin() + begin, x.begin() + begin + n);
+          op(p, part.data(), u.data() + begin, n);
+          for (int64_t i = 0; i < n; ++i) ASSERT_EQ(part[i], whole[begin + i]) << begin << "+" << i << " of " << n;
+        }
+      }
+    }
 }
 
 TEST(Ops, GeluTanhMul) {
@@ -648,35 +667,6 @@ TEST(Matmul, F32ActivationsMatchDequantizedMath) {
   }
 }
 
-// A token's outputs must not depend on which other tokens share the call
-// (the engine batches sequences, and a batch must generate what each sequence
-// generates alone): every batch size, bit for bit against the token alone,
-// with both activation precisions and every SIMD path. 70 rows leave a tail
-// of R-row tiles; 17 tokens cross a 16-token chunk.
-TEST(Matmul, OutputsDoNotDependOnTheBatch) {
-  const int64_t rows = 70, cols = 256;
-  for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
-    for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
-                          GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
-      SCOPED_TRACE(type_name(type));
-      const std::vector<uint8_t> data = random_weights(type, rows, cols, 91);
-      const WeightMatrix w{type, rows, cols, data.data()};
-      for_each_simd_path([&](KernelPath p) {
-        const KernelConfig config{p, precision};
-        for (int64_t n_tokens : {2, 3, 4, 5, 17}) {
-          const std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), 92);
-          std::vector<float> y(static_cast<size_t>(rows * n_tokens)), alone(rows);
-          matmul(config, w, x.data(), n_tokens, y.data());
-          for (int64_t t = 0; t < n_tokens; ++t) {
-            matmul(config, w, x.data() + t * cols, 1, alone.data());
-            for (int64_t o = 0; o < rows; ++o)
-              ASSERT_EQ(y[t * rows + o], alone[o]) << "tokens " << n_tokens << ", token " << t << ", row " << o;
-          }
-        }
-      });
-    }
-  }
-}
 
 }  // namespace
 }  // namespace chorus::kernels
@@ -688,7 +678,7 @@ namespace {
 
 // One parallel region for q, k and v (or gate and up) must give each output
 // the bits its own matmul gives: mixed weight types (int8 and f32 activation
-// kernels, sgemm for f32 from 8 tokens), both precisions, every SIMD path;
+// kernels, f32 with 9 tokens), both precisions, every SIMD path;
 // 10 outputs, so that the split into regions of at most 8 runs too.
 TEST(Matmul, SharedInputGivesEachMatmulsBits) {
   const int64_t cols = 256;
@@ -719,6 +709,69 @@ TEST(Matmul, SharedInputGivesEachMatmulsBits) {
       }
     });
   }
+}
+
+}  // namespace
+}  // namespace chorus::kernels
+
+// ---- batch invariance as a property ----------------------------------------------
+
+namespace chorus::kernels {
+namespace {
+
+// A token's outputs must not depend on which other tokens share the call (the
+// engine batches sequences, and a batch must generate what each sequence
+// generates alone). Random batch compositions: a probe token's outputs must be
+// bit for bit what it gets alone, whatever the number of other tokens (every
+// tile shape, chunk boundaries), its place among them, and whether its matrix
+// shares the call with others; rows that leave a tail of row tiles, widths
+// with a tail of lanes. Every weight type, both activation precisions, every
+// path this CPU has (the scalar reference included).
+TEST(Matmul, BatchInvarianceHoldsForRandomBatches) {
+  const GgmlType types[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0,
+                            GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
+                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+  std::mt19937 rng(2024);
+  const int64_t rows = 37;
+  // Float weights take any width: one with a tail of lanes; the others whole blocks.
+  auto second_width = [](GgmlType t) -> int64_t {
+    return type_traits(static_cast<uint32_t>(t))->block_elems == 1 ? 172 : 768;
+  };
+  for (GgmlType type : types)
+    for (int64_t cols : {int64_t{256}, second_width(type)}) {
+      SCOPED_TRACE(::testing::Message() << type_name(type) << " cols " << cols);
+      const std::vector<uint8_t> data = random_weights(type, rows, cols, 300 + static_cast<uint32_t>(type));
+      const std::vector<uint8_t> other_data = random_weights(GgmlType::Q8_0, 9, cols, 7);
+      const WeightMatrix w{type, rows, cols, data.data()}, other{GgmlType::Q8_0, 9, cols, other_data.data()};
+      const std::vector<float> probe = random_floats(cols, 301, 2.0f);
+      for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
+        std::vector<KernelPath> paths = {KernelPath::kScalar};
+        for_each_simd_path([&](KernelPath p) { paths.push_back(p); });
+        for (KernelPath p : paths) {
+          SCOPED_TRACE(kernel_path_name(p));
+          const KernelConfig config{p, precision};
+          std::vector<float> alone(rows);
+          matmul(config, w, probe.data(), 1, alone.data());
+          // Batches of 2-5 (every token tile), 17 (past a 16-token chunk), then random sizes.
+          const int64_t sizes[] = {2, 3, 4, 5, 17};
+          for (int trial = 0; trial < 9; ++trial) {
+            const int64_t n_tokens = trial < 5 ? sizes[trial] : std::uniform_int_distribution<int64_t>(6, 40)(rng);
+            const int64_t at = std::uniform_int_distribution<int64_t>(0, n_tokens - 1)(rng);
+            std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), rng(), 3.0f);
+            std::copy(probe.begin(), probe.end(), x.begin() + at * cols);
+            std::vector<float> y(static_cast<size_t>(rows * n_tokens)), y_other(static_cast<size_t>(9 * n_tokens));
+            if (trial % 2) {
+              const MatmulOutput outs[] = {{&other, y_other.data()}, {&w, y.data()}};
+              matmul_shared_input(config, outs, x.data(), n_tokens);
+            } else {
+              matmul(config, w, x.data(), n_tokens, y.data());
+            }
+            for (int64_t o = 0; o < rows; ++o)
+              ASSERT_EQ(y[at * rows + o], alone[o]) << "tokens " << n_tokens << ", probe at " << at << ", row " << o;
+          }
+        }
+      }
+    }
 }
 
 }  // namespace
