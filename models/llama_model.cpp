@@ -1,6 +1,7 @@
 #include "models/llama_model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -66,6 +67,17 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
   };
   const int64_t dim_shape[] = {dim}, q_shape[] = {c.n_heads, hd}, kv_shape[] = {c.n_kv_heads, hd}, hid_shape[] = {hid};
   for (const SequenceChunk& ch : batch) kv.reserve(ch.seq, ch.start_pos + static_cast<int32_t>(ch.tokens.size()));
+  // With a profile: the time since the last lap goes to `bucket`.
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point last = profile_ ? Clock::now() : Clock::time_point{};
+  auto lap = [&](double ForwardProfile::*bucket) {
+    if (!profile_) return;
+    const Clock::time_point now = Clock::now();
+    profile_->*bucket += std::chrono::duration<double>(now - last).count();
+    last = now;
+  };
+  constexpr auto kMatmul = &ForwardProfile::matmul_s, kAttention = &ForwardProfile::attention_s,
+                 kOther = &ForwardProfile::other_s;
 
   s_.x.resize(n_rows * dim);
   s_.xn.resize(n_rows * dim);
@@ -101,8 +113,10 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
     observe(Slot::kResidPre, l, s_.x.data(), dim_shape);
     norm_rows(path, s_.x.data(), w.attn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
     observe(Slot::kAttnNorm, l, s_.xn.data(), dim_shape);
+    lap(kOther);
     const kernels::MatmulOutput qkv[] = {{&w.wq, s_.q.data()}, {&w.wk, s_.k.data()}, {&w.wv, s_.v.data()}};
     kernels::matmul_shared_input(kernels_, qkv, s_.xn.data(), n_rows);
+    lap(kMatmul);
     const float rope_base = c.layer_rope_base(l);
     for (r = 0; r < n_rows; ++r) {
       float* q = &s_.q[r * q_dim];
@@ -135,13 +149,16 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
     }
     observe(Slot::kQRot, l, s_.q.data(), q_shape);
     observe(Slot::kKRot, l, s_.k.data(), kv_shape);
+    lap(kOther);
     if (observing && obs_.prepare_attention(l, n_rows, c.n_heads)) {
       attention<true>(l, n_rows, kv);
       obs_.emit_attention(l, c.n_heads);
     } else {
       attention<false>(l, n_rows, kv);
     }
+    lap(kAttention);
     kernels::matmul(kernels_, w.wo, s_.att.data(), n_rows, s_.xn.data());
+    lap(kMatmul);
     observe(Slot::kAttnOut, l, s_.xn.data(), dim_shape);
     if (w.post_attention_norm) {
       norm_rows(path, s_.xn.data(), w.post_attention_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
@@ -153,7 +170,9 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
     norm_rows(path, s_.x.data(), w.ffn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
     observe(Slot::kFfnNorm, l, s_.xn.data(), dim_shape);
     const kernels::MatmulOutput gate_up[] = {{&w.w_gate, s_.gate.data()}, {&w.w_up, s_.up.data()}};
+    lap(kOther);
     kernels::matmul_shared_input(kernels_, gate_up, s_.xn.data(), n_rows);
+    lap(kMatmul);
     observe(Slot::kGate, l, s_.gate.data(), hid_shape);
     observe(Slot::kUp, l, s_.up.data(), hid_shape);
     if (a.ffn == FfnActivation::kGeluTanh)
@@ -161,7 +180,9 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
     else
       kernels::silu_mul(path, s_.gate.data(), s_.up.data(), n_rows * hid);
     observe(Slot::kAct, l, s_.gate.data(), hid_shape);
+    lap(kOther);
     kernels::matmul(kernels_, w.w_down, s_.gate.data(), n_rows, s_.xn.data());
+    lap(kMatmul);
     observe(Slot::kFfnOut, l, s_.xn.data(), dim_shape);
     if (w.post_ffn_norm) {
       norm_rows(path, s_.xn.data(), w.post_ffn_norm, s_.xn.data(), n_rows, dim, c.rms_eps);
@@ -183,7 +204,9 @@ void LlamaModel::forward(const LlamaWeights& weights, std::span<const SequenceCh
   }
   observe(Slot::kFinalNorm, -1, s_.logits_in.data(), dim_shape);
   logits.resize(static_cast<size_t>(n_logit_rows) * c.vocab_size);
+  lap(kOther);
   kernels::matmul(kernels_, weights.output, s_.logits_in.data(), n_logit_rows, logits.data());
+  lap(kMatmul);
   const int64_t vocab_shape[] = {c.vocab_size};
   observe(Slot::kLogits, -1, logits.data(), vocab_shape);
 }

@@ -25,6 +25,13 @@ struct SequenceChunk {
   const Observer* observer = nullptr;  // sees this chunk's rows of what it selected (kept alive by the caller)
 };
 
+// Where forward passes spent their time, accumulated over calls (for
+// benchmarks): the weight products, attention over the cache, the rest
+// (embedding, norms, rope, activations, residuals).
+struct ForwardProfile {
+  double matmul_s = 0, attention_s = 0, other_s = 0;
+};
+
 class LlamaModel {
  public:
   // Throws chorus::Error when the CPU cannot run the kernels' path.
@@ -34,6 +41,8 @@ class LlamaModel {
   const LlamaConfig& config() const { return config_; }
   const kernels::KernelConfig& kernel_config() const { return kernels_; }
   void set_kernel_config(const kernels::KernelConfig& kernels);
+  // Forward passes add their times to *profile (null: not measured).
+  void set_profile(ForwardProfile* profile) { profile_ = profile; }
 
   // Appends the chunks' K/V to `kv` and writes the logits rows in batch order
   // (per chunk: all tokens or the last) to `logits` (rows x vocab_size).
@@ -58,6 +67,7 @@ class LlamaModel {
 
   LlamaConfig config_;
   kernels::KernelConfig kernels_;
+  ForwardProfile* profile_ = nullptr;
   Scratch s_;
   Observation obs_;
 };

@@ -22,6 +22,7 @@ PagedKvConfig kv_config(const models::LlamaConfig& c, const EngineOptions& o) {
 Engine::Engine(const models::LlamaConfig& config, const models::Tokenizer& tokenizer, const EngineOptions& options)
     : model_(config, options.kernels), tokenizer_(tokenizer), opt_(options), kv_(kv_config(config, options)) {
   opt_.max_context = std::min(opt_.max_context, config.context_length);
+  model_.set_profile(options.profile);
   if (opt_.max_step_tokens < 1 || opt_.max_running < 1)
     throw Error(ErrorCode::kInvalidArgument, "engine: max_step_tokens and max_running must be at least 1");
 }

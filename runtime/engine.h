@@ -36,6 +36,7 @@ struct EngineOptions {
   int32_t max_context = 2048;       // cap on positions per sequence (and the model's own context)
   bool share_prefixes = true;       // attach cached prompt prefixes (off: every prompt is computed)
   kernels::KernelConfig kernels = kernels::default_kernel_config();  // the model's kernel path and activations
+  models::ForwardProfile* profile = nullptr;  // when set, the forward passes add their times to it
 };
 
 using RequestId = int64_t;

@@ -44,6 +44,7 @@ uint64_t weight_bytes_per_token(const models::LlamaWeights& w) {
 
 struct RunResult {
   double prefill_s = 0, decode_s = 0;
+  models::ForwardProfile decode_profile;  // where the decode steps' time went
   int64_t prompt_tokens = 0, computed_prompt_tokens = 0, decoded_tokens = 0, peak_kv_bytes = 0;
 };
 
@@ -55,6 +56,8 @@ RunResult run_batch(runtime::LoadedModel& m, const BenchOptions& o, bool share) 
   eo.max_context = o.shared_prefix + o.prompt_tokens + o.gen_tokens + 1;
   eo.max_step_tokens = o.batch * (o.shared_prefix + o.prompt_tokens);
   eo.share_prefixes = share;
+  models::ForwardProfile profile;
+  eo.profile = &profile;
   eo.kernels = m.model->kernel_config();
   runtime::Engine engine(m.file.config, *m.tokenizer, eo);
   runtime::SamplingParams greedy;
@@ -84,12 +87,14 @@ RunResult run_batch(runtime::LoadedModel& m, const BenchOptions& o, bool share) 
   const auto t0 = std::chrono::steady_clock::now();
   while (!engine.idle() && !all_started()) engine.step(m.weights);
   const auto t1 = std::chrono::steady_clock::now();
+  profile = {};
   int64_t first_tokens = 0;
   for (auto id : ids) first_tokens += static_cast<int64_t>(engine.result(id).tokens.size());
   engine.run_until_idle(m.weights);
   const auto t2 = std::chrono::steady_clock::now();
   r.prefill_s = std::chrono::duration<double>(t1 - t0).count();
   r.decode_s = std::chrono::duration<double>(t2 - t1).count();
+  r.decode_profile = profile;
   int64_t generated = 0;
   for (auto id : ids) generated += static_cast<int64_t>(engine.result(id).tokens.size());
   r.decoded_tokens = generated - first_tokens;
@@ -127,6 +132,11 @@ int run_bench(const BenchOptions& o) {
                       {"decode_gb_s", decode_gb_s},
                       {"stream_read_gb_s", stream},
                       {"decode_fraction_of_stream", decode_gb_s / stream},
+                      // Seconds of the decode phase in the forward pass's parts (the rest: sampling, scheduling).
+                      {"decode_breakdown_s", {{"total", r.decode_s},
+                                              {"matmul", r.decode_profile.matmul_s},
+                                              {"attention", r.decode_profile.attention_s},
+                                              {"other_forward", r.decode_profile.other_s}}},
                       {"machine", machine_info()}};
   if (o.shared_prefix > 0) {
     const RunResult u = run_batch(m, o, false);
