@@ -727,7 +727,12 @@ namespace {
 // shares the call with others; rows that leave a tail of row tiles, widths
 // with a tail of lanes. Every weight type, both activation precisions, every
 // path this CPU has (the scalar reference included).
-TEST(Matmul, BatchInvarianceHoldsForRandomBatches) {
+// One instance per path; a path this CPU cannot run reports skipped.
+class BatchInvariance : public ::testing::TestWithParam<KernelPath> {};
+
+TEST_P(BatchInvariance, MatmulHoldsForRandomBatches) {
+  const KernelPath p = GetParam();
+  if (!kernel_path_available(p)) GTEST_SKIP() << "this CPU cannot run the " << kernel_path_name(p) << " path";
   const GgmlType types[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0,
                             GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                             GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
@@ -745,34 +750,33 @@ TEST(Matmul, BatchInvarianceHoldsForRandomBatches) {
       const WeightMatrix w{type, rows, cols, data.data()}, other{GgmlType::Q8_0, 9, cols, other_data.data()};
       const std::vector<float> probe = random_floats(cols, 301, 2.0f);
       for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
-        std::vector<KernelPath> paths = {KernelPath::kScalar};
-        for_each_simd_path([&](KernelPath p) { paths.push_back(p); });
-        for (KernelPath p : paths) {
-          SCOPED_TRACE(kernel_path_name(p));
-          const KernelConfig config{p, precision};
-          std::vector<float> alone(rows);
-          matmul(config, w, probe.data(), 1, alone.data());
-          // Batches of 2-5 (every token tile), 17 (past a 16-token chunk), then random sizes.
-          const int64_t sizes[] = {2, 3, 4, 5, 17};
-          for (int trial = 0; trial < 9; ++trial) {
-            const int64_t n_tokens = trial < 5 ? sizes[trial] : std::uniform_int_distribution<int64_t>(6, 40)(rng);
-            const int64_t at = std::uniform_int_distribution<int64_t>(0, n_tokens - 1)(rng);
-            std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), rng(), 3.0f);
-            std::copy(probe.begin(), probe.end(), x.begin() + at * cols);
-            std::vector<float> y(static_cast<size_t>(rows * n_tokens)), y_other(static_cast<size_t>(9 * n_tokens));
-            if (trial % 2) {
-              const MatmulOutput outs[] = {{&other, y_other.data()}, {&w, y.data()}};
-              matmul_shared_input(config, outs, x.data(), n_tokens);
-            } else {
-              matmul(config, w, x.data(), n_tokens, y.data());
-            }
-            for (int64_t o = 0; o < rows; ++o)
-              ASSERT_EQ(y[at * rows + o], alone[o]) << "tokens " << n_tokens << ", probe at " << at << ", row " << o;
+        const KernelConfig config{p, precision};
+        std::vector<float> alone(rows);
+        matmul(config, w, probe.data(), 1, alone.data());
+        // Batches of 2-5 (every token tile), 17 (past a 16-token chunk), then random sizes.
+        const int64_t sizes[] = {2, 3, 4, 5, 17};
+        for (int trial = 0; trial < 9; ++trial) {
+          const int64_t n_tokens = trial < 5 ? sizes[trial] : std::uniform_int_distribution<int64_t>(6, 40)(rng);
+          const int64_t at = std::uniform_int_distribution<int64_t>(0, n_tokens - 1)(rng);
+          std::vector<float> x = random_floats(static_cast<size_t>(cols * n_tokens), rng(), 3.0f);
+          std::copy(probe.begin(), probe.end(), x.begin() + at * cols);
+          std::vector<float> y(static_cast<size_t>(rows * n_tokens)), y_other(static_cast<size_t>(9 * n_tokens));
+          if (trial % 2) {
+            const MatmulOutput outs[] = {{&other, y_other.data()}, {&w, y.data()}};
+            matmul_shared_input(config, outs, x.data(), n_tokens);
+          } else {
+            matmul(config, w, x.data(), n_tokens, y.data());
           }
+          for (int64_t o = 0; o < rows; ++o)
+            ASSERT_EQ(y[at * rows + o], alone[o]) << "tokens " << n_tokens << ", probe at " << at << ", row " << o;
         }
       }
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(EveryPath, BatchInvariance,
+                         ::testing::Values(KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512),
+                         [](const auto& info) { return std::string(kernel_path_name(info.param)); });
 
 }  // namespace
 }  // namespace chorus::kernels

@@ -166,81 +166,92 @@ TEST(LlamaForward, RefusesAKernelPathTheCpuCannotRun) {
 // steps), over the paged cache, at a random place in the batch, against the
 // probe alone over a contiguous cache. Both activation precisions, each of
 // `paths` the CPU has.
-void expect_batch_invariance(const chorus::runtime::LoadedModel& m, std::vector<chorus::kernels::KernelPath> paths,
-                             int max_companions, uint32_t seed) {
+void expect_batch_invariance(const chorus::runtime::LoadedModel& m, chorus::kernels::KernelPath p, int max_companions,
+                             uint32_t seed) {
   using chorus::kernels::ActivationPrecision;
-  std::erase_if(paths, [](auto p) { return !chorus::kernels::kernel_path_available(p); });
   const auto& c = m.file.config;
   const std::vector<int32_t> prompt = {1, 403, 407, 261, 378, 290, 17}, decoded = {70, 80, 301, 9};
   const size_t V = c.vocab_size;
   std::mt19937 rng(seed);
-  for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8})
-    for (chorus::kernels::KernelPath p : paths) {
-      SCOPED_TRACE(::testing::Message() << chorus::kernels::kernel_path_name(p) << ", "
-                                        << chorus::kernels::activation_precision_name(precision));
-      LlamaModel model(c, {p, precision});
-      auto probe_step = [&](size_t step) {
-        return step == 0 ? SequenceChunk{0, prompt, 0, true}
-                         : SequenceChunk{0, {&decoded[step - 1], 1}, static_cast<int32_t>(prompt.size() + step - 1)};
-      };
-      std::vector<std::vector<float>> alone;
-      {
-        chorus::runtime::ContiguousKvCache kv(c.n_layers, c.kv_dim(), 32);
-        for (size_t step = 0; step <= decoded.size(); ++step) {
-          const SequenceChunk chunk = probe_step(step);
-          model.forward(m.weights, {&chunk, 1}, kv, alone.emplace_back());
-        }
-      }
-      chorus::runtime::PagedKvCache kv({c.n_layers, c.kv_dim(), 16, 256});
-      kv.add_sequence(0);
-      int32_t next_seq = 1;
+  for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
+    SCOPED_TRACE(chorus::kernels::activation_precision_name(precision));
+    LlamaModel model(c, {p, precision});
+    auto probe_step = [&](size_t step) {
+      return step == 0 ? SequenceChunk{0, prompt, 0, true}
+                       : SequenceChunk{0, {&decoded[step - 1], 1}, static_cast<int32_t>(prompt.size() + step - 1)};
+    };
+    std::vector<std::vector<float>> alone;
+    {
+      chorus::runtime::ContiguousKvCache kv(c.n_layers, c.kv_dim(), 32);
       for (size_t step = 0; step <= decoded.size(); ++step) {
-        const int n_others = std::uniform_int_distribution<int>(1, max_companions)(rng);
-        std::vector<std::vector<int32_t>> companions(n_others);  // their tokens, owned here
-        std::vector<SequenceChunk> batch;
-        for (auto& toks : companions) {
-          toks.resize(std::uniform_int_distribution<size_t>(1, 9)(rng));
-          for (int32_t& t : toks) t = std::uniform_int_distribution<int32_t>(3, c.vocab_size - 1)(rng);
-          kv.add_sequence(next_seq);
-          batch.push_back({next_seq++, toks, 0, rng() % 2 == 0});
-        }
-        const size_t at = std::uniform_int_distribution<size_t>(0, batch.size())(rng);
-        batch.insert(batch.begin() + static_cast<std::ptrdiff_t>(at), probe_step(step));
-        std::vector<float> logits;
-        model.forward(m.weights, batch, kv, logits);
-        size_t row = 0;  // the probe's first logits row
-        for (size_t i = 0; i < at; ++i) row += batch[i].all_logits ? batch[i].tokens.size() : 1;
-        const std::vector<float>& want = alone[step];
-        ASSERT_EQ(std::vector<float>(logits.begin() + row * V, logits.begin() + row * V + want.size()), want)
-            << "step " << step << ", " << n_others << " companions, probe at " << at;
-        for (const SequenceChunk& ch : batch)
-          if (ch.seq != 0) kv.free_sequence(ch.seq);
+        const SequenceChunk chunk = probe_step(step);
+        model.forward(m.weights, {&chunk, 1}, kv, alone.emplace_back());
       }
     }
+    chorus::runtime::PagedKvCache kv({c.n_layers, c.kv_dim(), 16, 256});
+    kv.add_sequence(0);
+    int32_t next_seq = 1;
+    for (size_t step = 0; step <= decoded.size(); ++step) {
+      const int n_others = std::uniform_int_distribution<int>(1, max_companions)(rng);
+      std::vector<std::vector<int32_t>> companions(n_others);  // their tokens, owned here
+      std::vector<SequenceChunk> batch;
+      for (auto& toks : companions) {
+        toks.resize(std::uniform_int_distribution<size_t>(1, 9)(rng));
+        for (int32_t& t : toks) t = std::uniform_int_distribution<int32_t>(3, c.vocab_size - 1)(rng);
+        kv.add_sequence(next_seq);
+        batch.push_back({next_seq++, toks, 0, rng() % 2 == 0});
+      }
+      const size_t at = std::uniform_int_distribution<size_t>(0, batch.size())(rng);
+      batch.insert(batch.begin() + static_cast<std::ptrdiff_t>(at), probe_step(step));
+      std::vector<float> logits;
+      model.forward(m.weights, batch, kv, logits);
+      size_t row = 0;  // the probe's first logits row
+      for (size_t i = 0; i < at; ++i) row += batch[i].all_logits ? batch[i].tokens.size() : 1;
+      const std::vector<float>& want = alone[step];
+      ASSERT_EQ(std::vector<float>(logits.begin() + row * V, logits.begin() + row * V + want.size()), want)
+          << "step " << step << ", " << n_others << " companions, probe at " << at;
+      for (const SequenceChunk& ch : batch)
+        if (ch.seq != 0) kv.free_sequence(ch.seq);
+    }
+  }
 }
 
 using chorus::kernels::KernelPath;
 
-// Every weight type stories260K converts to, every path.
-TEST(LlamaForward, LogitsDoNotDependOnTheBatch) {
+// One instance per path; a path this CPU cannot run reports skipped.
+class BatchInvariance : public ::testing::TestWithParam<KernelPath> {
+ protected:
+  void SetUp() override {
+    if (!chorus::kernels::kernel_path_available(GetParam()))
+      GTEST_SKIP() << "this CPU cannot run the " << chorus::kernels::kernel_path_name(GetParam()) << " path";
+  }
+};
+
+// Every weight type stories260K converts to.
+TEST_P(BatchInvariance, LogitsDoNotDependOnTheBatch) {
   using chorus::kernels::GgmlType;
   const std::string path = chorus::test::fixture_dir() + "/models/stories260K/stories260K.gguf";
   for (std::optional<GgmlType> dtype : std::initializer_list<std::optional<GgmlType>>{
            std::nullopt, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1}) {
     SCOPED_TRACE(dtype ? chorus::kernels::type_name(*dtype) : "file (f32)");
-    expect_batch_invariance(chorus::runtime::load_model(path, "", dtype),
-                            {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512}, 12, 7);
+    expect_batch_invariance(chorus::runtime::load_model(path, "", dtype), GetParam(), 12, 7);
   }
 }
 
-// The k-quants (q4_K, q5_0, q6_K, q8_0 in a Q4_K_M file) and Q4_1 in real models, on the SIMD paths.
-TEST(LlamaForward, RealModelLogitsDoNotDependOnTheBatch) {
+// The k-quants (q4_K, q5_0, q6_K, q8_0 in a Q4_K_M file) and Q4_1 in real models (the
+// scalar path is too slow for them).
+TEST_P(BatchInvariance, RealModelLogitsDoNotDependOnTheBatch) {
+  if (GetParam() == KernelPath::kScalar) GTEST_SKIP() << "real models on the SIMD paths only";
   for (const std::string file : {"SmolLM2-135M-Instruct.Q4_1.gguf", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"}) {
     const std::string path = chorus::test::model_dir() + "/" + file;
     if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not fetched (run scripts/setup.sh)";
     SCOPED_TRACE(file);
-    expect_batch_invariance(chorus::runtime::load_model(path), {KernelPath::kAvx2, KernelPath::kAvx512}, 4, 11);
+    expect_batch_invariance(chorus::runtime::load_model(path), GetParam(), 4, 11);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(EveryPath, BatchInvariance,
+                         ::testing::Values(KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512),
+                         [](const auto& info) { return std::string(chorus::kernels::kernel_path_name(info.param)); });
 
 }  // namespace
