@@ -80,7 +80,7 @@ Explanation explain(LoadedModel& m, std::span<const int32_t> tokens, const Expla
   ActivationCache cache;
   const auto observer = cache.observer({{"attn.probs", "resid_post"}, layers, {}});
   ContiguousKvCache kv(c.n_layers, c.kv_dim(), static_cast<int32_t>(n));
-  models::LlamaModel model(c);
+  models::LlamaModel model(c, m.model->kernel_config());
   const models::SequenceChunk chunk{0, tokens, 0, true, observer.get()};
   std::vector<float> logits;
   model.forward(m.weights, {&chunk, 1}, kv, logits);

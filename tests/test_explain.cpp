@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "chorus/error.h"
+#include "runtime/contiguous_kv_cache.h"
 #include "runtime/explain.h"
 #include "runtime/loaded_model.h"
 #include "tests/stories_reference.h"
@@ -67,6 +68,31 @@ TEST(Explain, LayersAttentionAndLogitLens) {
       EXPECT_NEAR(last.lens[p][k].logprob, e.next[p][k].logprob, 1e-5);
     }
   }
+}
+
+// int8 activations against q8_0 weights move the logits a little: explain reports
+// what the loaded model computes with its own kernel configuration, not the default's.
+TEST(Explain, RunsTheLoadedModelsKernelConfiguration) {
+  const std::string path = chorus::test::fixture_dir() + "/models/stories260K/stories260K.gguf";
+  chorus::kernels::KernelConfig int8 = chorus::kernels::default_kernel_config();
+  int8.activations = chorus::kernels::ActivationPrecision::kInt8;
+  LoadedModel m = load_model(path, "", chorus::kernels::GgmlType::Q8_0, int8);
+  LoadedModel f32 = load_model(path, "", chorus::kernels::GgmlType::Q8_0);
+  const std::vector<int32_t> prompt = {1, 403, 407, 261, 378};
+  const Explanation e = explain(m, prompt, ExplainOptions{});
+  const Explanation e_f32 = explain(f32, prompt, ExplainOptions{});
+
+  chorus::runtime::ContiguousKvCache kv(m.file.config.n_layers, m.file.config.kv_dim(), 8);
+  const chorus::models::SequenceChunk chunk{0, prompt, 0, true};
+  std::vector<float> logits, logp;
+  m.model->forward(m.weights, {&chunk, 1}, kv, logits);
+  double largest_f32_gap = 0.0;
+  for (size_t p = 0; p < prompt.size(); ++p) {
+    log_softmax({logits.data() + p * m.file.config.vocab_size, static_cast<size_t>(m.file.config.vocab_size)}, logp);
+    for (const TokenLogprob& t : e.next[p]) EXPECT_NEAR(t.logprob, logp[t.token], 1e-6) << "position " << p;
+    largest_f32_gap = std::max<double>(largest_f32_gap, std::fabs(e.next[p][0].logprob - e_f32.next[p][0].logprob));
+  }
+  EXPECT_GT(largest_f32_gap, 1e-6);  // the two configurations do differ here
 }
 
 TEST(Explain, RefusesBadInput) {

@@ -127,8 +127,8 @@ void print_text(const runtime::LoadedModel& m, const runtime::Explanation& e) {
 }
 
 int run_explain(const ExplainFlags& f) {
-  apply_runtime_flags(f.runtime);
-  runtime::LoadedModel m = runtime::load_model(f.model, f.tokenizer, load_dtype(f.runtime));
+  const kernels::KernelConfig kernel_config = apply_runtime_flags(f.runtime);
+  runtime::LoadedModel m = runtime::load_model(f.model, f.tokenizer, load_dtype(f.runtime), kernel_config);
   const std::vector<int32_t> tokens =
       f.chat ? models::encode_chat(*m.tokenizer, m.chat, {{"user", f.prompt}}, false, f.special_in_prompt)
              : m.tokenizer->encode(f.prompt, m.add_bos, f.special_in_prompt);
