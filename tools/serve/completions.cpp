@@ -136,6 +136,8 @@ void expert_completion(ServeContext& ctx, const httplib::Request& req, httplib::
       throw api_error_from(e, r.params.grammar.empty() ? "" : "response_format");
     }
     finish_counts(ctx, cancel, usage_of(g));
+    // Nobody reads the answer of a client that hung up; 499 ("client closed request") counts it as such.
+    if (cancel.client_gone()) return reply_error(res, ApiError(499, "the client closed the connection", "", "cancelled"));
     reply_json(res, completion_body(meta, g.text, openai_finish_reason(g.finish_reason), usage_of(g)));
     return;
   }
