@@ -69,7 +69,14 @@ class ScriptedBackend : public Backend {
     AskResult a;
     a.answer = "Answer to " + question;
     a.ok = true;
-    a.nodes = {{"q1", "alpha", "done", question, a.answer, "", 0, "", 0.0f, false, 5, 2, 0.1}};
+    NodeOutcome node;
+    node.id = "q1";
+    node.expert = "alpha";
+    node.status = "done";
+    node.output = a.answer;
+    node.prompt_tokens = 5;
+    node.generated_tokens = 2;
+    a.nodes = {node};
     a.json = R"({"plan": {"nodes": [{"id": "q1"}]}})";
     TokenEvent e;
     e.piece = a.answer;

@@ -23,8 +23,9 @@ class HttpServer {
   int bind(const std::string& host, int port);
   // Serves until stop(); returns once in-flight requests are answered.
   void listen();
-  // Stops accepting connections; safe from any thread.
+  // Stops accepting connections; safe from any thread, once running().
   void stop();
+  bool running() const { return server_.is_running(); }
 
  private:
   void add_routes();
