@@ -1,6 +1,5 @@
 #include "tools/serve/request.h"
 
-#include <cmath>
 #include <limits>
 #include <random>
 
