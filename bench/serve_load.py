@@ -3,12 +3,17 @@
 
   bench/serve_load.py --model .models/SmolLM2-135M-Instruct.Q4_1.gguf      # starts chorus serve on it
   bench/serve_load.py --url http://127.0.0.1:8080 --expert smollm2         # a running server (chorus, llama-server, ...)
+  bench/serve_load.py --model A.gguf --swap-model B.gguf                    # time to first token, resident vs swapped in
 
 Each level runs C clients at once, each sending --requests streamed chat
 completions one after another (greedy, at most --max-tokens; the tokens
 counted are those the server reports in usage). Prints one JSON object:
 {"server", "levels": [{concurrency, requests, seconds, completion_tokens,
 tokens_per_second, ttft_median, ttft_p90, per_request_tokens_per_second}]}.
+With --swap-model, instead: two experts under a resident budget that holds
+only the larger, and the time to first token of A when resident against A
+right after a request to B evicted it ({"swap": {resident_ttft_median,
+swapped_ttft_median, ratio}}).
 A benchmark, not a test: run it on a quiet machine. Standard library only.
 """
 import argparse
@@ -91,11 +96,12 @@ def run_level(host, port, expert, concurrency, requests, max_tokens):
             "per_request_tokens_per_second": round(statistics.median(r[2] / r[1] for r in results), 2) if results else None}
 
 
-def start_chorus(chorus, model, threads, max_running, tmp):
+def start_chorus(chorus, models, threads, max_running, tmp, resident="4GiB"):
+    """chorus serve on `models` {name: file}; returns (process, port)."""
     config = os.path.join(tmp, "experts.json")
     with open(config, "w") as f:
-        json.dump({"experts": [{"name": "bench", "model": os.path.abspath(model), "categories": ["general"]}],
-                   "store": {"resident_bytes": "4GiB", "host_bytes": "4GiB"}}, f)
+        json.dump({"experts": [{"name": n, "model": os.path.abspath(m), "categories": [n]} for n, m in models.items()],
+                   "store": {"resident_bytes": resident, "host_bytes": "8GiB"}}, f)
     proc = subprocess.Popen([chorus, "serve", "--experts", config, "--port", "0", "--threads", str(threads),
                              "--max-running", str(max_running)], stdout=subprocess.PIPE, text=True)
     match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", proc.stdout.readline())
@@ -103,6 +109,47 @@ def start_chorus(chorus, model, threads, max_running, tmp):
         proc.kill()
         sys.exit("serve_load.py: chorus serve did not start")
     return proc, int(match.group(1))
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+
+
+def resident_bytes(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    return int(float(re.search(r'^chorus_tier_used_bytes\{tier="resident"\} (\S+)$', text, re.M).group(1)))
+
+
+def swap_ttft(a, rounds=3):
+    """Time to first token of expert A resident, and swapped in right after B evicted it."""
+    models = {"a": a.model, "b": a.swap_model}
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, port = start_chorus(a.chorus, models, a.threads, 1, tmp)
+        try:  # each expert's resident size, to give the second server room for the larger only
+            sizes = []
+            for name in models:
+                before = resident_bytes(port)
+                one_request("127.0.0.1", port, name, "Hello.", 1)
+                sizes.append(resident_bytes(port) - before)
+        finally:
+            stop(proc)
+        proc, port = start_chorus(a.chorus, models, a.threads, 1, tmp, resident=max(sizes) + (1 << 20))
+        try:
+            resident, swapped = [], []
+            for _ in range(rounds):
+                one_request("127.0.0.1", port, "a", "Hello.", 1)
+                resident.append(one_request("127.0.0.1", port, "a", PROMPTS[0], 1)[0])
+                one_request("127.0.0.1", port, "b", "Hello.", 1)
+                swapped.append(one_request("127.0.0.1", port, "a", PROMPTS[0], 1)[0])
+        finally:
+            stop(proc)
+    r, w = statistics.median(resident), statistics.median(swapped)
+    return {"resident_bytes": sizes, "resident_ttft_median": round(r, 4), "swapped_ttft_median": round(w, 4),
+            "ratio": round(w / r, 2)}
 
 
 def main():
@@ -115,7 +162,11 @@ def main():
     p.add_argument("--concurrency", default="1,4,8,16")
     p.add_argument("--requests", type=int, default=2, help="requests per client per level")
     p.add_argument("--max-tokens", type=int, default=64)
+    p.add_argument("--swap-model", help="measure a swap instead: experts --model and this under a tight budget")
     a = p.parse_args()
+    if a.swap_model:
+        print(json.dumps({"swap": swap_ttft(a)}, indent=2))
+        return
     levels = [int(c) for c in a.concurrency.split(",")]
     proc = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,7 +176,7 @@ def main():
         else:
             if not a.model:
                 sys.exit("serve_load.py: give --url or --model")
-            proc, port = start_chorus(a.chorus, a.model, a.threads, max(levels), tmp)
+            proc, port = start_chorus(a.chorus, {"bench": a.model}, a.threads, max(levels), tmp)
             host, server = "127.0.0.1", f"chorus serve {a.model}"
         try:
             one_request(host, port, a.expert, "Hello.", 4)  # warm up: load the weights
@@ -133,8 +184,7 @@ def main():
                    "levels": [run_level(host, port, a.expert, c, a.requests, a.max_tokens) for c in levels]}
         finally:
             if proc:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=60)
+                stop(proc)
     print(json.dumps(out, indent=2))
 
 
