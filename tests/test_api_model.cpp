@@ -13,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include "chorus/activation_cache.h"
-#include "chorus/composer.h"
 #include "chorus/error.h"
 #include "chorus/model.h"
 #include "chorus/tokenizer.h"
@@ -300,18 +299,6 @@ TEST(ApiTokenizer, TheVocabularyAloneEncodesAsTheModelDoes) {
   const std::vector<int32_t> bad = {3, 512};
   EXPECT_THROW(tok.decode(bad), chorus::Error);
   EXPECT_THROW(chorus::Tokenizer::open("/no/such/vocab.gguf"), chorus::Error);
-}
-
-TEST(ApiComposer, TokenizesAsItsExpertsModelDoes) {
-  // configs/tiny_experts.json: stories260K is a fixture; the vocabulary loads without the weights.
-  chorus::Composer composer = chorus::Composer::open(chorus::test::source_dir() + "/configs/tiny_experts.json");
-  Model model = Model::open(stories());
-  EXPECT_EQ(composer.tokenize("stories260K", "Once upon a time, a cat"), model.tokenize("Once upon a time, a cat"));
-  EXPECT_EQ(composer.tokenize("stories260K", "a cat", /*add_bos=*/false), model.tokenize("a cat", false));
-  EXPECT_EQ(composer.metrics().pinned, 0);  // no weights were pinned for it
-  const std::vector<chorus::ChatMessage> chat = {{"user", "Hi"}};
-  EXPECT_THROW(composer.chat_tokens("no-such-expert", chat), chorus::Error);
-  EXPECT_THROW(composer.tokenize("no-such-expert", "x"), chorus::Error);
 }
 
 TEST(ApiDescribe, AModelFileAsJson) {
