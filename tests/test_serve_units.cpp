@@ -63,6 +63,7 @@ TEST(ServeRequest, ReadsACompletionRequestWithOpenAIDefaults) {
 TEST(ServeRequest, RefusesEachMalformedFieldByName) {
   EXPECT_EQ(refusal("{\"model\": "), "400 : the request body is not valid JSON");
   EXPECT_EQ(refusal("[1]"), "400 : the request body must be a JSON object");
+  EXPECT_EQ(refusal(std::string(100000, '[') + std::string(100000, ']')), "400 : the request body is nested deeper than 64 levels");
   EXPECT_EQ(refusal(R"({"model": "m", "messages": []})"), "400 messages: 'messages' must be a non-empty array");
   EXPECT_EQ(refusal(R"({"messages": [{"role": "user", "content": "x"}]})"), "400 model: 'model' is required");
   EXPECT_EQ(refusal(R"({"model": 3, "messages": [{"role": "user", "content": "x"}]})"), "400 model: 'model' must be a string");
@@ -152,6 +153,9 @@ TEST(ServeJsonSchema, RefusesWhatItCannotEnforceByName) {
   EXPECT_EQ(refusal_of(json{{"type", "date"}}), "response_format: schema.type 'date' is not a JSON schema type");
   EXPECT_EQ(refusal_of(json{{"enum", json::array()}}), "response_format: schema.enum must be a non-empty array");
   EXPECT_EQ(refusal_of(json(3)), "response_format: schema must be an object");
+  nlohmann::ordered_json deep = {{"type", "string"}};
+  for (int i = 0; i < 40; ++i) deep = {{"type", "array"}, {"items", std::move(deep)}};
+  EXPECT_NE(refusal_of(deep).find("the schema is nested deeper than 32 levels"), std::string::npos);
 }
 
 TEST(ServeSse, EventsAndSplitCharacters) {

@@ -206,6 +206,7 @@ class Api(unittest.TestCase):
         cases = [
             (("POST", "/v1/chat/completions", {"model": "nope", "messages": msg}), 404, "model", "model_not_found"),
             (("POST", "/v1/chat/completions", "{not json"), 400, None, "invalid_json"),
+            (("POST", "/v1/completions", "[" * 30000 + "]" * 30000), 400, None, "invalid_json"),  # deep, not an object
             (("POST", "/v1/chat/completions", {"model": "smollm2", "messages": "hi"}), 400, "messages", None),
             (("POST", "/v1/chat/completions", {"model": "smollm2", "messages": msg, "max_tokens": "5"}), 400, "max_tokens", None),
             (("POST", "/v1/chat/completions", {"model": "smollm2", "messages": msg, "tools": []}), 400, "tools", None),

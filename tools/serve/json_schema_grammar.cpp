@@ -50,7 +50,16 @@ class Converter {
 
  private:
   // The name of a rule (or a base rule) matching `schema`; `where` names it in errors.
+  // Nesting is bounded: each level is a stack frame here.
   std::string rule_for(const json& schema, const std::string& where) {
+    if (depth_ == kMaxDepth) refuse(fmt::format("{}: the schema is nested deeper than {} levels", where, kMaxDepth));
+    ++depth_;
+    std::string rule = rule_at_level(schema, where);
+    --depth_;
+    return rule;
+  }
+
+  std::string rule_at_level(const json& schema, const std::string& where) {
     if (schema.is_boolean()) {
       if (schema.get<bool>()) return "value";
       refuse(where + ": the schema false allows nothing");
@@ -129,8 +138,10 @@ class Converter {
     return name;
   }
 
+  static constexpr int kMaxDepth = 32;
   std::string rules_;
   int count_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

@@ -15,6 +15,7 @@ namespace {
 using json = nlohmann::ordered_json;  // a schema's properties in the order written
 
 constexpr size_t kMaxStopStrings = 4;  // OpenAI's limit
+constexpr int kMaxBodyDepth = 64;
 
 [[noreturn]] void bad(const std::string& param, const std::string& message) { throw ApiError(400, message, param); }
 
@@ -143,7 +144,13 @@ std::string parse_response_format(const json& v) {
 }  // namespace
 
 CompletionRequest parse_completion_request(const std::string& body, bool chat) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  // Copying, writing or converting a value recurses once per level: bound the nesting before anything does.
+  const auto limit_depth = [](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxBodyDepth)
+      throw ApiError(400, fmt::format("the request body is nested deeper than {} levels", kMaxBodyDepth), "", "invalid_json");
+    return true;
+  };
+  json j = json::parse(body, limit_depth, /*allow_exceptions=*/false);
   if (j.is_discarded()) throw ApiError(400, "the request body is not valid JSON", "", "invalid_json");
   if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object", "", "invalid_json");
   for_each_field(j, "", {chat ? "messages" : "prompt", "model", "max_tokens", "max_completion_tokens", "temperature",
@@ -172,7 +179,10 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat) {
   g.top_p = 1.0f;
   g.max_tokens = chat ? 256 : 16;
   g.seed = std::random_device{}();
-  auto set = [&](const char* name) { r.fields.push_back(name); return j[name]; };
+  auto set = [&](const char* name) -> const json& {
+    r.fields.push_back(name);
+    return j[name];
+  };
   for (const char* name : {"max_tokens", "max_completion_tokens"})
     if (j.contains(name) && !j[name].is_null()) g.max_tokens = static_cast<int32_t>(need_integer(set(name), name, 1, 1 << 20));
   if (j.contains("temperature") && !j["temperature"].is_null()) g.temperature = need_number(set("temperature"), "temperature", 0, 2);
