@@ -247,6 +247,17 @@ ModelInfo Composer::expert_info(const std::string& expert) const {
                          e.engine_options.kernels);
 }
 
+std::vector<int32_t> Composer::tokenize(const std::string& expert, std::string_view text, bool add_bos,
+                                       bool parse_special) const {
+  const runtime::LoadedModel& m = impl_->served_expert(expert).model;
+  return m.tokenizer->encode(text, add_bos && m.add_bos, parse_special);
+}
+
+std::vector<int32_t> Composer::chat_tokens(const std::string& expert, const std::vector<ChatMessage>& messages,
+                                           bool parse_special) const {
+  return api::chat_prompt_tokens(impl_->served_expert(expert).model, messages, parse_special);
+}
+
 ComposerMetrics Composer::metrics() const {
   const runtime::StoreSnapshot snap = impl_->store->snapshot();
   ComposerMetrics m;

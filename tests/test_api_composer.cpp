@@ -78,6 +78,17 @@ TEST(ApiComposer, TwoExpertsThatDoNotFitTogetherTakeTurnsAndAnswerAsAlone) {
   EXPECT_LE(m.tiers[0].used_bytes, m.tiers[0].budget_bytes);
 }
 
+TEST(ApiComposer, TokenizesAsItsExpertsModelWithoutLoadingWeights) {
+  Composer composer = Composer::open(tight_config());
+  chorus::Model model = chorus::Model::open(chorus::test::fixture_dir() + "/models/stories260K/stories260K.bin");
+  EXPECT_EQ(composer.tokenize("stories", "Once upon a time, a cat"), model.tokenize("Once upon a time, a cat"));
+  EXPECT_EQ(composer.tokenize("stories", "a cat", /*add_bos=*/false), model.tokenize("a cat", false));
+  EXPECT_EQ(composer.metrics().misses, 0u);  // the vocabulary only: no weights were loaded
+  const std::vector<chorus::ChatMessage> chat = {{"user", "Hi"}};
+  EXPECT_THROW(composer.chat_tokens("nope", chat), chorus::Error);
+  EXPECT_THROW(composer.tokenize("nope", "x"), chorus::Error);
+}
+
 TEST(ApiComposer, UnknownExpertIsNotFoundNamingTheExperts) {
   Composer composer = Composer::open(tight_config());
   try {

@@ -44,15 +44,6 @@ std::string default_experts() {
   throw Error(ErrorCode::kNotFound, "no configs/default.json beside the build folder or here: pass --experts FILE");
 }
 
-// --router, else the build's (or the installed) default router; "" when there is none
-// (nodes that need routing by text then fail and say so).
-std::string router_path(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  for (const auto& p : {executable_dir() / "default_router.bin", executable_dir() / "../share/chorus/default_router.bin"})
-    if (std::filesystem::exists(p)) return p.lexically_normal().string();
-  return "";
-}
-
 void print_planner(const PlannerReport& p) {
   std::printf("planner %s: %d tokens in %.2f s%s\n", p.expert.c_str(), p.generated_tokens, p.seconds,
               p.source == "model" ? "" : fmt::format("; plan rejected, rules used: {}", p.fallback_reason).c_str());

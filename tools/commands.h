@@ -16,6 +16,8 @@ void register_route(CLI::App& app, int& exit_code);
 void register_train_router(CLI::App& app, int& exit_code);
 void register_ask(CLI::App& app, int& exit_code);
 void register_explain(CLI::App& app, int& exit_code);
+// `chorus serve`: the OpenAI-compatible HTTP server (tools/serve/).
+void register_serve(CLI::App& app);
 // `chorus bench` (model speed); returns the command so that bench subcommands can be added.
 CLI::App* register_bench(CLI::App& app, int& exit_code);
 // `chorus bench tiers`, added to the `bench` command object.

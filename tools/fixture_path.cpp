@@ -26,4 +26,11 @@ std::string fixture_path(const std::string& relative) {
   return (roots.back() / relative).lexically_normal().string();
 }
 
+std::string router_path(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  for (const auto& p : {executable_dir() / "default_router.bin", executable_dir() / "../share/chorus/default_router.bin"})
+    if (std::filesystem::exists(p)) return p.lexically_normal().string();
+  return "";
+}
+
 }  // namespace chorus::cli

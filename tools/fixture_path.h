@@ -18,4 +18,8 @@ std::filesystem::path executable_dir();
 // error names a path).
 std::string fixture_path(const std::string& relative);
 
+// --router's value, else the build's (or the installed) default router; "" when
+// there is none (nodes that need routing by text then fail and say so).
+std::string router_path(const std::string& flag);
+
 }  // namespace chorus::cli

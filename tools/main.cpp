@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   chorus::cli::register_train_router(app, exit_code);
   chorus::cli::register_ask(app, exit_code);
   chorus::cli::register_explain(app, exit_code);
+  chorus::cli::register_serve(app);
   auto* bench = chorus::cli::register_bench(app, exit_code);
   chorus::cli::register_bench_tiers(*bench, exit_code);
   chorus::cli::register_bench_compose(*bench, exit_code);

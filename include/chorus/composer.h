@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chorus/export.h"
@@ -118,6 +119,13 @@ class CHORUS_API Composer {
 
   std::vector<ExpertInfo> experts() const;
   ModelInfo expert_info(const std::string& expert) const;
+  // As Model::tokenize and Model::chat_tokens, with the expert's vocabulary and
+  // chat template (its weights are not loaded): a server checks a prompt's
+  // length before it queues the request.
+  std::vector<int32_t> tokenize(const std::string& expert, std::string_view text, bool add_bos = true,
+                                bool parse_special = false) const;
+  std::vector<int32_t> chat_tokens(const std::string& expert, const std::vector<ChatMessage>& messages,
+                                   bool parse_special = false) const;
   ComposerMetrics metrics() const;
   std::string config_path() const;
 
