@@ -1,6 +1,6 @@
 #include "api/swap_arbiter.h"
 
-#include <algorithm>
+#include <optional>
 
 #include "chorus/error.h"
 
@@ -26,45 +26,44 @@ struct HeldPin {
 WeightsLease SwapArbiter::lease(const std::string& expert) {
   std::unique_lock lock(mu_);
   const uint64_t ticket = next_ticket_++;
-  bool queued = false;
+  // First come, first served: behind those already waiting for room.
+  if (!queue_.empty()) {
+    queue_.push_back(ticket);
+    changed_.wait(lock, [&] { return queue_.front() == ticket; });
+  }
   for (;;) {
-    if (!queued || queue_.front() == ticket) {
-      if (!queued && !queue_.empty()) {  // others wait already: behind them
-        queue_.push_back(ticket);
-        queued = true;
-        continue;
-      }
-      lock.unlock();
-      try {
-        auto held = std::make_shared<HeldPin>(store_.pin(expert), [this] { released(); });
-        lock.lock();
-        ++held_;
-        if (queued) queue_.pop_front();
-        changed_.notify_all();
-        return WeightsLease{&held->pin.weights(), held};
-      } catch (const Error& e) {
-        lock.lock();
-        if (e.code() != ErrorCode::kResourceExhausted || held_ == 0) {
-          if (queued) queue_.erase(std::find(queue_.begin(), queue_.end(), ticket));
-          changed_.notify_all();
-          throw;
-        }
-        if (!queued) {
-          queue_.push_front(ticket);  // it was first: it stays first
-          queued = true;
-        }
-      }
-      const int held_before = held_;
-      changed_.wait(lock, [&] { return held_ < held_before; });
-      continue;
+    ++pinning_;
+    lock.unlock();
+    std::shared_ptr<HeldPin> held;
+    std::optional<Error> refused;
+    try {
+      held = std::make_shared<HeldPin>(store_.pin(expert), [this] { released(); });
+    } catch (const Error& e) {
+      refused = e;
     }
-    changed_.wait(lock);
+    lock.lock();
+    --pinning_;
+    ++changes_;
+    if (held) ++held_;
+    const bool waiting_helps = refused && refused->code() == ErrorCode::kResourceExhausted && held_ + pinning_ > 0;
+    if (held || !waiting_helps) {
+      if (!queue_.empty() && queue_.front() == ticket) queue_.pop_front();
+      changed_.notify_all();
+      if (refused) throw *refused;
+      return WeightsLease{&held->pin.weights(), held};
+    }
+    // The tier is full of experts that are pinned or being pinned: wait at the head of the queue for one to change.
+    if (queue_.empty() || queue_.front() != ticket) queue_.push_front(ticket);
+    const uint64_t seen = changes_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return changes_ != seen; });
   }
 }
 
 void SwapArbiter::released() {
   std::lock_guard lock(mu_);
   --held_;
+  ++changes_;
   changed_.notify_all();
 }
 

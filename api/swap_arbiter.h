@@ -37,6 +37,8 @@ class SwapArbiter {
   std::deque<uint64_t> queue_;  // tickets of the pins waiting for room, in arrival order
   uint64_t next_ticket_ = 0;
   int held_ = 0;                // leases alive
+  int pinning_ = 0;             // pins in progress (the store may count them as pinned already)
+  uint64_t changes_ = 0;        // bumped whenever a lease goes or a pin attempt ends
 };
 
 }  // namespace chorus::api
