@@ -159,17 +159,15 @@ int run_batch(const GenerateOptions& o) {
       if (!errors[i].empty()) std::fprintf(stderr, "chorus: prompt %zu failed: %s\n", i + 1, errors[i].c_str());
     }
   }
+  int64_t reused = 0;
+  for (const GenerateResult& r : results) reused += r.reused_prompt_tokens;
   if (o.json) {
     nlohmann::json j = {{"results", list}, {"seconds", seconds}, {"steps", load.steps}, {"prefill_tokens", load.prompt_tokens},
                         {"decode_tokens", load.generated_tokens}, {"decode_tok_s", load.generated_tokens / seconds},
                         {"parallel", parallel}};
-    int64_t reused = 0;
-    for (const GenerateResult& r : results) reused += r.reused_prompt_tokens;
     j["reused_prompt_tokens"] = reused;
     std::puts(models::json_text(j).c_str());
   } else {
-    int64_t reused = 0;
-    for (const GenerateResult& r : results) reused += r.reused_prompt_tokens;
     std::fflush(stdout);  // the answers before the stats line, also when both go to one terminal or file
     std::fprintf(stderr, "%zu prompt%s, %d in parallel: %lld steps, %lld prompt + %lld generated tokens in %.2f s (%lld prompt tokens shared)\n",
                  prompts.size(), prompts.size() == 1 ? "" : "s", parallel, static_cast<long long>(load.steps),
