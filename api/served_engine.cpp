@@ -108,7 +108,6 @@ ServedResult ServedEngine::run(runtime::Request request, const PieceCallback& on
   }
   if (!call->error.empty()) throw Error(call->error_code, call->error);
   out.result = std::move(call->result);
-  out.stopped_by_callback = stopped;
   out.first_token_seconds = call->first_token_seconds;
   out.queue_seconds = std::max(0.0, call->admitted_seconds);
   out.total_seconds = since(call->submitted);

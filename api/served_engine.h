@@ -39,7 +39,6 @@ using PieceCallback =
 
 struct ServedResult {
   runtime::RequestResult result;
-  bool stopped_by_callback = false;
   double queue_seconds = 0.0;        // handed in → admitted to the batch (approximately: its first step)
   double first_token_seconds = 0.0;  // handed in → first token
   double total_seconds = 0.0;
