@@ -44,7 +44,7 @@ RuntimeSettings resolve_settings(int32_t threads, const std::string& kernel_path
     const auto precision = kernels::parse_activation_precision(activations);
     if (!precision)
       throw Error(ErrorCode::kInvalidArgument,
-                  fmt::format("activations '{}' is not one of f32, int8", models::printable(activations)));
+                  fmt::format("activations '{}' is not one of f32, int16, int8", models::printable(activations)));
     s.kernels.activations = *precision;
     s.activations_given = true;
   }

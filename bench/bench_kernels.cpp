@@ -65,7 +65,7 @@ void report(benchmark::State& state, double bytes, double flops) {
   state.SetLabel(ck::kernel_path_name(bench_path()));
 }
 
-// Args: rows, cols, n_tokens, threads. Quantized types run with int8 or f32
+// Args: rows, cols, n_tokens, threads. Quantized types run with int8, 16-bit or f32
 // activations (ActivationPrecision).
 void BM_Matmul(benchmark::State& state, ck::GgmlType type, ck::ActivationPrecision precision) {
   const int64_t rows = state.range(0), cols = state.range(1), n_tokens = state.range(2);
@@ -224,8 +224,11 @@ BENCHMARK(BM_GemmF32)->Apply(gemm_shapes)->UseRealTime();
       ->UseRealTime();                                                                                           \
   BENCHMARK_CAPTURE(BM_Matmul, NAME##_prefill, ck::GgmlType::T, ck::ActivationPrecision::P)->Apply(prefill_shapes) \
       ->UseRealTime();
-#define CHORUS_BENCH_QUANT(T) CHORUS_BENCH(T##_int8, T, kInt8) CHORUS_BENCH(T##_f32act, T, kF32)
+#define CHORUS_BENCH_QUANT(T) \
+  CHORUS_BENCH(T##_int8, T, kInt8) CHORUS_BENCH(T##_int16, T, kInt16) CHORUS_BENCH(T##_f32act, T, kF32)
 BENCHMARK_CAPTURE(BM_ModelSweep, Q8_0_int8, ck::GgmlType::Q8_0, ck::ActivationPrecision::kInt8)
+    ->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ModelSweep, Q8_0_int16, ck::GgmlType::Q8_0, ck::ActivationPrecision::kInt16)
     ->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ModelSweep, Q8_0_f32act, ck::GgmlType::Q8_0, ck::ActivationPrecision::kF32)
     ->Arg(1)->Arg(2)->UseRealTime();

@@ -40,7 +40,7 @@ ActivationPrecision activations_from_env() {
   const char* env = std::getenv("CHORUS_ACTIVATIONS");
   if (env && *env) {
     if (const auto p = parse_activation_precision(env)) return *p;
-    std::fprintf(stderr, "chorus: CHORUS_ACTIVATIONS=%s is unknown (f32 or int8); using f32\n",
+    std::fprintf(stderr, "chorus: CHORUS_ACTIVATIONS=%s is unknown (f32, int16 or int8); using f32\n",
                  printable(env).c_str());
   }
   return ActivationPrecision::kF32;
@@ -50,12 +50,18 @@ ActivationPrecision activations_from_env() {
 
 std::optional<ActivationPrecision> parse_activation_precision(std::string_view name) {
   if (name == "f32") return ActivationPrecision::kF32;
+  if (name == "int16") return ActivationPrecision::kInt16;
   if (name == "int8") return ActivationPrecision::kInt8;
   return std::nullopt;
 }
 
 const char* activation_precision_name(ActivationPrecision p) {
-  return p == ActivationPrecision::kInt8 ? "int8" : "f32";
+  switch (p) {
+    case ActivationPrecision::kInt8: return "int8";
+    case ActivationPrecision::kInt16: return "int16";
+    case ActivationPrecision::kF32: break;
+  }
+  return "f32";
 }
 
 KernelConfig default_kernel_config() {

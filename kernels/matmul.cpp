@@ -27,19 +27,17 @@ constexpr int64_t kParallelMinWork = 1 << 15;
 constexpr int64_t kSerialQuantizeMaxTokens = 4;
 
 // The path's kernel, or the next path down's when the path has none for the type.
-MatmulRowsFn rows_fn(KernelPath path, GgmlType type, bool f32_activations) {
+MatmulRowsFn rows_fn(KernelPath path, GgmlType type, ActivationPrecision activations) {
   MatmulRowsFn fn = nullptr;
-  if (path == KernelPath::kAvx512)
-    fn = f32_activations ? matmul_rows_f32_activations_avx512(type) : matmul_rows_avx512(type);
-  if (!fn && path != KernelPath::kScalar)
-    fn = f32_activations ? matmul_rows_f32_activations_avx2(type) : matmul_rows_avx2(type);
-  if (!fn) fn = f32_activations ? matmul_rows_f32_activations_scalar(type) : matmul_rows_scalar(type);
+  if (path == KernelPath::kAvx512) fn = matmul_rows_avx512(type, activations);
+  if (!fn && path != KernelPath::kScalar) fn = matmul_rows_avx2(type, activations);
+  if (!fn) fn = matmul_rows_scalar(type, activations);
   return fn;
 }
 
 }  // namespace
 
-bool matmul_supports(GgmlType type) { return matmul_rows_scalar(type) != nullptr; }
+bool matmul_supports(GgmlType type) { return matmul_rows_scalar(type, ActivationPrecision::kF32) != nullptr; }
 
 void matmul(const KernelConfig& config, const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
   const MatmulOutput out{&w, y};
@@ -57,14 +55,21 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
   }
   const KernelPath path = config.path;
   const int64_t cols = outs[0].w->cols, nb = cols / 32;
-  // The activations quantized once for every output that takes int8 blocks.
-  // Scratch of the calling thread (the team reaches it through this reference,
-  // not through the thread_local): filled by the team, then read.
-  thread_local ActivationsQ8Buffer scratch;
-  ActivationsQ8Buffer& xq = scratch;
-  const bool int8_precision = config.activations == ActivationPrecision::kInt8;
-  auto quantize_token = [&](int64_t t) { quantize_activation_row(path, x + t * cols, cols, xq, t * nb); };
-  bool int8 = false;  // some output reads xq
+  // The activations quantized once for every output that takes integer
+  // blocks. Scratch of the calling thread (the team reaches it through these
+  // references, not through the thread_local): filled by the team, then read.
+  thread_local ActivationsQ8Buffer scratch8;
+  thread_local ActivationsQ16Buffer scratch16;
+  ActivationsQ8Buffer& xq8 = scratch8;
+  ActivationsQ16Buffer& xq16 = scratch16;
+  const ActivationPrecision precision = config.activations;
+  auto quantize_token = [&](int64_t t) {
+    if (precision == ActivationPrecision::kInt8)
+      quantize_activation_row(path, x + t * cols, cols, xq8, t * nb);
+    else
+      quantize_activation_row(path, x + t * cols, cols, xq16, t * nb);
+  };
+  bool quantized = false;  // some output reads the quantized activations
   // Each output's kernel and arguments, and the first chunk of its rows in
   // the team's shared count of chunks.
   std::array<MatmulArgs, kMaxOutputs> args;
@@ -74,23 +79,29 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
   int64_t work = 0;
   for (const MatmulOutput& o : outs) {
     const WeightMatrix& w = *o.w;
-    const bool q8 = uses_q8_activations(w.type);
-    const bool reads_xq = q8 && int8_precision;
-    if (reads_xq && !int8) xq.resize(n_tokens * nb);
-    int8 = int8 || reads_xq;
-    args[n] = MatmulArgs{w, x, reads_xq ? xq.view() : ActivationsQ8{}, n_tokens, o.y};
-    fns[n] = rows_fn(path, w.type, q8 && !int8_precision);
+    const bool reads_quantized = takes_integer_activations(w.type) && precision != ActivationPrecision::kF32;
+    if (reads_quantized && !quantized) {
+      if (precision == ActivationPrecision::kInt8)
+        xq8.resize(n_tokens * nb);
+      else
+        xq16.resize(n_tokens * nb);
+    }
+    quantized = quantized || reads_quantized;
+    args[n] = MatmulArgs{w, x, {}, {}, n_tokens, o.y};
+    if (reads_quantized && precision == ActivationPrecision::kInt8) args[n].xq = xq8.view();
+    if (reads_quantized && precision == ActivationPrecision::kInt16) args[n].xq16 = xq16.view();
+    fns[n] = rows_fn(path, w.type, precision);
     first_chunk[n + 1] = first_chunk[n] + (w.rows + kRowChunk - 1) / kRowChunk;
     work += w.rows * w.cols * n_tokens;
     ++n;
   }
   if (n == 0) return;
-  if (int8 && n_tokens <= kSerialQuantizeMaxTokens)
+  if (quantized && n_tokens <= kSerialQuantizeMaxTokens)
     for (int64_t t = 0; t < n_tokens; ++t) quantize_token(t);
   const int64_t n_chunks = first_chunk[n];
 #pragma omp parallel if (work >= kParallelMinWork)
   {
-    if (int8 && n_tokens > kSerialQuantizeMaxTokens) {
+    if (quantized && n_tokens > kSerialQuantizeMaxTokens) {
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < n_tokens; ++t) quantize_token(t);
     }

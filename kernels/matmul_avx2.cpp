@@ -119,23 +119,21 @@ void rows_dequantized(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
 
 }  // namespace
 
-MatmulRowsFn matmul_rows_avx2(GgmlType type) {
+MatmulRowsFn matmul_rows_avx2(GgmlType type, ActivationPrecision activations) {
   switch (type) {
     case GgmlType::F32: return rows_float<LoadF32>;
     case GgmlType::F16: return rows_float<LoadF16>;
     case GgmlType::BF16: return rows_float<LoadBF16>;
-    case GgmlType::Q8_0: return rows_q8<Q8_0, DotMaddubs>;
-    case GgmlType::Q4_0: return rows_q8<Q4_0, DotMaddubs>;
-    case GgmlType::Q4_1: return rows_q8<Q4_1, DotMaddubs>;
-    case GgmlType::Q5_0: return rows_q8<Q5_0, DotMaddubs>;
-    case GgmlType::Q5_1: return rows_q8<Q5_1, DotMaddubs>;
-    case GgmlType::Q4_K: return rows_q8<Q4_K, DotMaddubs>;
-    case GgmlType::Q5_K: return rows_q8<Q5_K, DotMaddubs>;
-    case GgmlType::Q6_K: return rows_q8<Q6_K, DotMaddubs>;
-    default: return can_dequantize(type) ? rows_dequantized : nullptr;
+    default: break;
   }
+  if (takes_integer_activations(type)) {
+    switch (activations) {
+      case ActivationPrecision::kInt8: return integer_rows<Int8Dots<DotMaddubs>>(type);
+      case ActivationPrecision::kInt16: return integer_rows<Int16Dots>(type);
+      case ActivationPrecision::kF32: return f32_activation_rows(type);
+    }
+  }
+  return can_dequantize(type) ? rows_dequantized : nullptr;
 }
-
-MatmulRowsFn matmul_rows_f32_activations_avx2(GgmlType type) { return f32_activation_rows(type); }
 
 }  // namespace chorus::kernels

@@ -109,24 +109,23 @@ void rows_float512(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
 
 }  // namespace
 
-MatmulRowsFn matmul_rows_avx512(GgmlType type) {
+MatmulRowsFn matmul_rows_avx512(GgmlType type, ActivationPrecision activations) {
   switch (type) {
     case GgmlType::F32: return rows_float512<Load512F32>;
     case GgmlType::F16: return rows_float512<Load512F16>;
     case GgmlType::BF16: return rows_float512<Load512BF16>;
-    case GgmlType::Q8_0: return rows_q8<Q8_0, DotVnni>;
-    case GgmlType::Q4_0: return rows_q8<Q4_0, DotVnni>;
-    case GgmlType::Q4_1: return rows_q8<Q4_1, DotVnni>;
-    case GgmlType::Q5_0: return rows_q8<Q5_0, DotVnni>;
-    case GgmlType::Q5_1: return rows_q8<Q5_1, DotVnni>;
-    case GgmlType::Q4_K: return rows_q8<Q4_K, DotVnni>;
-    case GgmlType::Q5_K: return rows_q8<Q5_K, DotVnni>;
-    case GgmlType::Q6_K: return rows_q8<Q6_K, DotVnni>;
-    default: return nullptr;  // the AVX2 kernel serves
+    default: break;
   }
+  if (!takes_integer_activations(type)) return nullptr;  // the AVX2 kernel serves
+  switch (activations) {
+    case ActivationPrecision::kInt8: return integer_rows<Int8Dots<DotVnni>>(type);
+    case ActivationPrecision::kF32: return f32_activation_rows(type);
+    // vpdpwssd would do the 16-bit products in one instruction, but no machine
+    // here runs it to test it: the AVX2 kernel serves.
+    case ActivationPrecision::kInt16: break;
+  }
+  return nullptr;
 }
-
-MatmulRowsFn matmul_rows_f32_activations_avx512(GgmlType type) { return f32_activation_rows(type); }
 
 }  // namespace chorus::kernels
 

@@ -4,8 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
-#include "kernels/activation_q8.h"
+#include "kernels/quantized_activations.h"
 #include "kernels/matmul.h"
 
 namespace chorus::kernels {
@@ -13,27 +14,35 @@ namespace chorus::kernels {
 struct MatmulArgs {
   WeightMatrix w;
   const float* x;                // n_tokens rows of w.cols floats
-  ActivationsQ8 xq;              // the same, quantized (token t's blocks from t·w.cols/32 on), when
-                                 // uses_q8_activations(w.type); else all null
+  // The same, quantized (token t's blocks from t·w.cols/32 on), for a kernel
+  // that takes integer activations (takes_integer_activations(w.type) and that
+  // precision); else all null.
+  ActivationsQ8 xq;
+  ActivationsQ16 xq16;
   int64_t n_tokens;
   float* y;                      // n_tokens rows of w.rows floats
+
+  // xq or xq16, by the quants' type.
+  template <class Quants>
+  QuantizedActivations<Quants> quantized() const {
+    if constexpr (std::is_same_v<Quants, BlockQuantsQ8>) return xq;
+    else return xq16;
+  }
 };
 
 // Writes y[t * rows + o] for o in [row_begin, row_end), t < n_tokens.
 using MatmulRowsFn = void (*)(const MatmulArgs& args, int64_t row_begin, int64_t row_end);
 
-// Types whose kernels (on every path, the reference included) take int8
-// activations: their dot products are integer per block, scaled per block.
-bool uses_q8_activations(GgmlType type);
+// Types whose kernels (on every path, the reference included) can take
+// integer activations (int8 or 16-bit): their dot products are integer per
+// block, scaled per block. With f32 activations they widen the weights instead.
+bool takes_integer_activations(GgmlType type);
 
-// Each returns null when its path has no kernel for the type. The
-// f32_activations variants serve the types of uses_q8_activations() when the
-// activations stay f32 (ActivationPrecision::kF32).
-MatmulRowsFn matmul_rows_scalar(GgmlType type);
-MatmulRowsFn matmul_rows_avx2(GgmlType type);
-MatmulRowsFn matmul_rows_avx512(GgmlType type);
-MatmulRowsFn matmul_rows_f32_activations_scalar(GgmlType type);
-MatmulRowsFn matmul_rows_f32_activations_avx2(GgmlType type);
-MatmulRowsFn matmul_rows_f32_activations_avx512(GgmlType type);
+// Each path's kernel for a weight type and activation precision (which
+// matters only for the types of takes_integer_activations()); null when the
+// path has none, and the next path down serves.
+MatmulRowsFn matmul_rows_scalar(GgmlType type, ActivationPrecision activations);
+MatmulRowsFn matmul_rows_avx2(GgmlType type, ActivationPrecision activations);
+MatmulRowsFn matmul_rows_avx512(GgmlType type, ActivationPrecision activations);
 
 }  // namespace chorus::kernels

@@ -103,16 +103,18 @@ void unpack(const BlockQ6_K* row, int64_t b, UnpackedBlock& u) {
 
 // Per 32-element sub-block: an exact integer dot product, scaled once:
 //   sum_j w_j x_j ≈ scale*d_x * (sum_j q_j qx_j + offset * sum_j qx_j) + min * d_x*sum_j qx_j
-template <typename Block>
-void rows_q8_activations(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
+// (int8 or 16-bit qx: the largest 16-bit dot, 32·4096·16383, fits an int).
+template <typename Block, class Quants>
+void rows_integer_activations(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   const int64_t n_sub = a.w.cols / 32;
   const size_t rb = row_bytes(a.w.type, a.w.cols);
   const auto* base = static_cast<const uint8_t*>(a.w.data);
+  const QuantizedActivations<Quants> xq = a.quantized<Quants>();
   UnpackedBlock u;
   for (int64_t o = row_begin; o < row_end; ++o) {
     const auto* wr = reinterpret_cast<const Block*>(base + o * rb);
     for (int64_t t = 0; t < a.n_tokens; ++t) {
-      const ActivationsQ8 xr = a.xq.from_block(t * n_sub);
+      const QuantizedActivations<Quants> xr = xq.from_block(t * n_sub);
       float s = 0.0f;
       for (int64_t b = 0; b < n_sub; ++b) {
         unpack(wr, b, u);
@@ -125,34 +127,31 @@ void rows_q8_activations(const MatmulArgs& a, int64_t row_begin, int64_t row_end
   }
 }
 
+template <class Quants>
+MatmulRowsFn integer_activation_rows(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q8_0: return rows_integer_activations<BlockQ8_0, Quants>;
+    case GgmlType::Q4_0: return rows_integer_activations<BlockQ4_0, Quants>;
+    case GgmlType::Q4_1: return rows_integer_activations<BlockQ4_1, Quants>;
+    case GgmlType::Q5_0: return rows_integer_activations<BlockQ5_0, Quants>;
+    case GgmlType::Q5_1: return rows_integer_activations<BlockQ5_1, Quants>;
+    case GgmlType::Q4_K: return rows_integer_activations<BlockQ4_K, Quants>;
+    case GgmlType::Q5_K: return rows_integer_activations<BlockQ5_K, Quants>;
+    case GgmlType::Q6_K: return rows_integer_activations<BlockQ6_K, Quants>;
+    default: return nullptr;
+  }
+}
+
 }  // namespace
 
-bool uses_q8_activations(GgmlType type) {
-  switch (type) {
-    case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q4_1:
-    case GgmlType::Q5_0: case GgmlType::Q5_1:
-    case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K:
-      return true;
-    default:
-      return false;
-  }
-}
+bool takes_integer_activations(GgmlType type) { return integer_activation_rows<BlockQuantsQ8>(type) != nullptr; }
 
-MatmulRowsFn matmul_rows_scalar(GgmlType type) {
-  switch (type) {
-    case GgmlType::Q8_0: return rows_q8_activations<BlockQ8_0>;
-    case GgmlType::Q4_0: return rows_q8_activations<BlockQ4_0>;
-    case GgmlType::Q4_1: return rows_q8_activations<BlockQ4_1>;
-    case GgmlType::Q5_0: return rows_q8_activations<BlockQ5_0>;
-    case GgmlType::Q5_1: return rows_q8_activations<BlockQ5_1>;
-    case GgmlType::Q4_K: return rows_q8_activations<BlockQ4_K>;
-    case GgmlType::Q5_K: return rows_q8_activations<BlockQ5_K>;
-    case GgmlType::Q6_K: return rows_q8_activations<BlockQ6_K>;
-    default: return can_dequantize(type) ? rows_dequantized : nullptr;
-  }
-}
-
-MatmulRowsFn matmul_rows_f32_activations_scalar(GgmlType type) {
+MatmulRowsFn matmul_rows_scalar(GgmlType type, ActivationPrecision activations) {
+  if (takes_integer_activations(type) && activations == ActivationPrecision::kInt8)
+    return integer_activation_rows<BlockQuantsQ8>(type);
+  if (takes_integer_activations(type) && activations == ActivationPrecision::kInt16)
+    return integer_activation_rows<BlockQuantsQ16>(type);
+  // Float weights, and quantized weights with f32 activations.
   return can_dequantize(type) ? rows_dequantized : nullptr;
 }
 

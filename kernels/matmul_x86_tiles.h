@@ -302,16 +302,68 @@ __m256i sum_halves(__m256i lo, __m256i hi) {
   return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
 }
 
+// How a sub-block's quants meet one token's activation block, as 8 i32 lanes
+// whose sum is the block's exact integer dot product (sub-scales included).
+// `prepare` once per row and sub-block, `dot` per token.
+//
+// int8 activations: maddubs (or VNNI, by Dot) with the sub-scales as madd's
+// pair weights.
+template <class Dot>
+struct Int8Dots {
+  using Quants = BlockQuantsQ8;
+  struct Weights {
+    __m256i q_unsigned, q, pair_weights;
+  };
+  template <class Q>
+  static Weights prepare(const SubBlock& sb) {
+    return {Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q, sb.q,
+            _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
+                             _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])))};
+  }
+  template <class Q>
+  static __m256i dot(const Weights& w, const BlockQuantsQ8& x) {
+    __m256i xq = _mm256_load_si256(reinterpret_cast<const __m256i*>(x.q));
+    if (Q::kSigned) xq = _mm256_sign_epi8(xq, w.q);
+    return Dot::template dot<Q::kUnitPairWeights>(w.q_unsigned, xq, w.pair_weights);
+  }
+};
+// 16-bit activations: the quants widened to i16 with the sub-scales
+// multiplied in (at most 32·128 in magnitude, q6_K's), then madd.
+struct Int16Dots {
+  using Quants = BlockQuantsQ16;
+  struct Weights {
+    __m256i lo, hi;  // elements 0-15 and 16-31
+  };
+  template <class Q>
+  static Weights prepare(const SubBlock& sb) {
+    const __m128i lo = _mm256_castsi256_si128(sb.q), hi = _mm256_extracti128_si256(sb.q, 1);
+    Weights w = Q::kSigned ? Weights{_mm256_cvtepi8_epi16(lo), _mm256_cvtepi8_epi16(hi)}
+                           : Weights{_mm256_cvtepu8_epi16(lo), _mm256_cvtepu8_epi16(hi)};
+    if constexpr (!Q::kUnitPairWeights) {
+      w.lo = _mm256_mullo_epi16(w.lo, _mm256_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
+      w.hi = _mm256_mullo_epi16(w.hi, _mm256_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])));
+    }
+    return w;
+  }
+  template <class Q>
+  static __m256i dot(const Weights& w, const BlockQuantsQ16& x) {
+    const auto* p = reinterpret_cast<const __m256i*>(x.q);
+    return _mm256_add_epi32(_mm256_madd_epi16(w.lo, _mm256_load_si256(p)),
+                            _mm256_madd_epi16(w.hi, _mm256_load_si256(p + 1)));
+  }
+};
+
 // Per group of 8 sub-blocks, as the scalar reference per sub-block:
 //   (scale·d_x)·(Σ q·qx + offset·Σqx) + min·(d_x·Σqx).
-// Each sub-block's integer dot product (maddubs, madd: 8 i32 lanes) is summed
+// Each sub-block's integer dot product (Dots: 8 i32 lanes) is summed
 // into one lane of a vector that holds the group's 8 sub-blocks side by side,
 // so the conversion to f32 and the multiply-add with the scale products happen
 // once per group, not once per sub-block: per sub-block the tile then costs
 // two integer multiplies (and a sign for signed quants), and the shuffles and
 // adds of the sums go to the pipes that do not multiply (docs/kernels.md).
-template <class Q, class Dot, int T>
-void q8_tile(const typename Q::Block* w, const ActivationsQ8* x, int64_t n_sub, float* y, int64_t y_stride) {
+template <class Q, class Dots, int T>
+void integer_tile(const typename Q::Block* w, const QuantizedActivations<typename Dots::Quants>* x, int64_t n_sub,
+                  float* y, int64_t y_stride) {
   __m256 acc[T];
   // Every loop over t is unrolled, so the accumulators stay in registers.
 #pragma GCC unroll 4
@@ -333,15 +385,9 @@ void q8_tile(const typename Q::Block* w, const ActivationsQ8* x, int64_t n_sub, 
       if (sub == 0) prefetch_next_tile<1>(w + blk, n_sub / kSub);
       SubBlock sb;
       Q::unpack(w[blk], scales, sub, sb);
-      const __m256i q_unsigned = Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
-      const __m256i pair_weights = _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
-                                                    _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
+      const typename Dots::Weights wq = Dots::template prepare<Q>(sb);
 #pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) {
-        __m256i xq = _mm256_load_si256(reinterpret_cast<const __m256i*>(x[t].qs[b].q));
-        if (Q::kSigned) xq = _mm256_sign_epi8(xq, sb.q);
-        d[t] = Dot::template dot<Q::kUnitPairWeights>(q_unsigned, xq, pair_weights);
-      }
+      for (int t = 0; t < T; ++t) d[t] = Dots::template dot<Q>(wq, x[t].qs[b]);
     };
     // s[t]: sub-blocks k .. k+3 as sum_quads lays them out.
     auto four_sums = [&](int k, __m256i* s) __attribute__((always_inline)) {
@@ -378,22 +424,40 @@ void q8_tile(const typename Q::Block* w, const ActivationsQ8* x, int64_t n_sub, 
   for (int t = 0; t < T; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
-template <class Q, class Dot>
-void rows_q8(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
+template <class Q, class Dots>
+void rows_integer(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
+  using Activations = QuantizedActivations<typename Dots::Quants>;
   using Block = typename Q::Block;
   const int64_t n_sub = a.w.cols / 32, blocks_per_row = a.w.cols / Q::kBlockElems, stride = a.w.rows;
   const auto* base = static_cast<const Block*>(a.w.data);
   auto row_ptr = [&](int64_t o) { return base + o * blocks_per_row; };
   auto tile = [&]<int R, int T>(const Block* const* rows, int64_t t, float* y) {
     static_assert(R == 1);
-    ActivationsQ8 xs[T];
-    for (int k = 0; k < T; ++k) xs[k] = a.xq.from_block((t + k) * n_sub);
-    q8_tile<Q, Dot, T>(rows[0], xs, n_sub, y, stride);
+    const Activations xq = a.quantized<typename Dots::Quants>();
+    Activations xs[T];
+    for (int k = 0; k < T; ++k) xs[k] = xq.from_block((t + k) * n_sub);
+    integer_tile<Q, Dots, T>(rows[0], xs, n_sub, y, stride);
   };
   // One row at a time: the weights are read as one sequential stream (4
   // interleaved rows measured 20% slower from DRAM: bench ModelSweep), and a
   // row's partial sums for up to 4 tokens fill the 16 registers.
   for_each_tile<1>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+}
+
+// The integer-activation kernel of each weight type above; null for others.
+template <class Dots>
+MatmulRowsFn integer_rows(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q8_0: return rows_integer<Q8_0, Dots>;
+    case GgmlType::Q4_0: return rows_integer<Q4_0, Dots>;
+    case GgmlType::Q4_1: return rows_integer<Q4_1, Dots>;
+    case GgmlType::Q5_0: return rows_integer<Q5_0, Dots>;
+    case GgmlType::Q5_1: return rows_integer<Q5_1, Dots>;
+    case GgmlType::Q4_K: return rows_integer<Q4_K, Dots>;
+    case GgmlType::Q5_K: return rows_integer<Q5_K, Dots>;
+    case GgmlType::Q6_K: return rows_integer<Q6_K, Dots>;
+    default: return nullptr;
+  }
 }
 
 // ---- the same weight types against f32 activations ----------------------------
@@ -555,7 +619,7 @@ void rows_f32_activations(const MatmulArgs& a, int64_t row_begin, int64_t row_en
     for (int k = 0; k < T; ++k) xs[k] = a.x + (t + k) * a.w.cols;
     f32_activation_tile<Q, R, T>(rows, xs, n_sub, y, stride);
   };
-  // Decode: one row at a time, as in rows_q8.
+  // Decode: one row at a time, as in rows_integer.
   if (a.n_tokens == 1)
     for_each_tile<1>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
   else

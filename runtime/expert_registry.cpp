@@ -202,7 +202,7 @@ ExpertSpec parse_expert(const json& j, const Context& ctx, const std::string& ba
   if (!activations.empty()) {
     e.activations = kernels::parse_activation_precision(activations);
     if (!e.activations)
-      ctx.fail(ErrorCode::kInvalidArgument, fmt::format("activations '{}' is not f32 or int8", activations));
+      ctx.fail(ErrorCode::kInvalidArgument, fmt::format("activations '{}' is not f32, int16 or int8", activations));
   }
   if (const auto it = j.find("categories"); it != j.end()) {
     if (!it->is_array()) ctx.fail(ErrorCode::kInvalidArgument, "field 'categories' must be a list of strings");

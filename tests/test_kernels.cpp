@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "kernels/activation_q8.h"
+#include "kernels/quantized_activations.h"
 #include "kernels/cpu_features.h"
 #include "kernels/dequantize.h"
 #include "kernels/gemm_f32.h"
@@ -49,6 +49,8 @@ TEST(CpuFeatures, PathsParseAndForce) {
   EXPECT_TRUE(kernel_path_available(default_kernel_config().path));
   EXPECT_EQ(parse_activation_precision("int8"), ActivationPrecision::kInt8);
   EXPECT_EQ(parse_activation_precision("f32"), ActivationPrecision::kF32);
+  EXPECT_EQ(parse_activation_precision("int16"), ActivationPrecision::kInt16);
+  EXPECT_STREQ(activation_precision_name(ActivationPrecision::kInt16), "int16");
   EXPECT_FALSE(parse_activation_precision("int9"));
 }
 
@@ -342,6 +344,9 @@ std::vector<float> magnitudes(const WeightMatrix& w, const std::vector<float>& x
   return m;
 }
 
+constexpr ActivationPrecision kAllPrecisions[] = {ActivationPrecision::kF32, ActivationPrecision::kInt16,
+                                                 ActivationPrecision::kInt8};
+
 struct MatmulCase {
   GgmlType type;
   std::vector<int64_t> cols;
@@ -379,10 +384,10 @@ TEST(Matmul, SimdPathsMatchScalarReference) {
       {GgmlType::Q5_K, {256, 768}},
       {GgmlType::Q6_K, {256, 768}},
   };
-  // Both precisions: with int8 every path quantizes the activations alike, so
-  // only the order of the f32 additions differs. Widths of 1, 3 and 16
+  // Every precision: with int8 or 16 bits every path quantizes the activations
+  // alike, so only the order of the f32 additions differs. Widths of 1, 3 and 16
   // sub-blocks: the int8 tiles sum groups of 8, the last one partly filled.
-  for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
+  for (ActivationPrecision precision : kAllPrecisions) {
     uint32_t seed = 1;
     for (const MatmulCase& c : cases)
       for (int64_t cols : c.cols)
@@ -392,11 +397,12 @@ TEST(Matmul, SimdPathsMatchScalarReference) {
   }
 }
 
-// The int8-activation reference against plain f32 math: the activation's
-// rounding (at most d_x/2 per element) bounds the difference.
-TEST(Matmul, Q8ActivationReferenceMatchesFloatMath) {
+// The integer-activation reference against plain f32 math: the activation's
+// rounding (at most d_x/2 per element, d_x = amax/127 or amax/16383) bounds
+// the difference.
+void check_integer_reference_against_float_math(ActivationPrecision precision, int quant_max) {
   const int64_t rows = 9, cols = 256, n_tokens = 3;
-  const KernelConfig scalar_int8{KernelPath::kScalar, ActivationPrecision::kInt8};
+  const KernelConfig scalar{KernelPath::kScalar, precision};
   for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                         GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
     SCOPED_TRACE(type_name(type));
@@ -404,7 +410,8 @@ TEST(Matmul, Q8ActivationReferenceMatchesFloatMath) {
     const WeightMatrix w{type, rows, cols, data.data()};
     const std::vector<float> x = random_floats(cols * n_tokens, 5);
     std::vector<float> y(rows * n_tokens), row(cols);
-    matmul(scalar_int8, w, x.data(), n_tokens, y.data());
+    matmul(scalar, w, x.data(), n_tokens, y.data());
+    const std::vector<float> mag = magnitudes(w, x, n_tokens);
     for (int64_t o = 0; o < rows; ++o) {
       dequantize_row(type, data.data() + o * row_bytes(type, cols), row.data(), cols);
       for (int64_t t = 0; t < n_tokens; ++t) {
@@ -414,12 +421,44 @@ TEST(Matmul, Q8ActivationReferenceMatchesFloatMath) {
           for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[t * cols + b * 32 + j]));
           for (int j = 0; j < 32; ++j) {
             exact += double(row[b * 32 + j]) * x[t * cols + b * 32 + j];
-            bound += std::fabs(row[b * 32 + j]) * amax / 127 * 0.5;
+            bound += std::fabs(row[b * 32 + j]) * amax / quant_max * 0.5;
           }
         }
-        EXPECT_NEAR(y[t * rows + o], exact, bound * 1.01 + 1e-5);
+        // Plus the f32 rounding of the sums, which the 16-bit bound no longer dwarfs.
+        EXPECT_NEAR(y[t * rows + o], exact, bound * 1.01 + 2e-6 * mag[t * rows + o] + 1e-6);
       }
     }
+  }
+}
+
+TEST(Matmul, Q8ActivationReferenceMatchesFloatMath) {
+  check_integer_reference_against_float_math(ActivationPrecision::kInt8, 127);
+}
+
+TEST(Matmul, Q16ActivationReferenceMatchesFloatMath) {
+  check_integer_reference_against_float_math(ActivationPrecision::kInt16, 16383);
+}
+
+// The 16-bit mode is the fast exact one: on the widest real weights its error
+// is a small fraction of int8's (the rounding step is 129 times finer).
+TEST(Matmul, Q16ActivationsAreMuchCloserToF32ThanInt8) {
+  const int64_t rows = 64, cols = 768;
+  for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
+    SCOPED_TRACE(type_name(type));
+    const std::vector<uint8_t> data = random_weights(type, rows, cols, 17);
+    const WeightMatrix w{type, rows, cols, data.data()};
+    const std::vector<float> x = random_floats(cols, 18);
+    auto max_error = [&](ActivationPrecision p) {
+      std::vector<float> exact(rows), y(rows);
+      matmul({KernelPath::kScalar, ActivationPrecision::kF32}, w, x.data(), 1, exact.data());
+      matmul({best_kernel_path(), p}, w, x.data(), 1, y.data());
+      double m = 0;
+      for (int64_t o = 0; o < rows; ++o) m = std::max(m, double(std::fabs(y[o] - exact[o])));
+      return m;
+    };
+    const double e16 = max_error(ActivationPrecision::kInt16), e8 = max_error(ActivationPrecision::kInt8);
+    EXPECT_GT(e8, 0.0);
+    EXPECT_LT(e16, e8 / 20) << "int16 " << e16 << " int8 " << e8;
   }
 }
 
@@ -603,39 +642,47 @@ TEST(GemmF32, SimdPathsMatchReference) {
 }  // namespace
 }  // namespace chorus::kernels
 
-// ---- int8 activations: every path gives the reference's bytes -------------------------
+// ---- quantized activations: every path gives the reference's bytes -------------------------
 
 namespace chorus::kernels {
 namespace {
 
-TEST(ActivationQ8, SimdPathsGiveReferenceBytes) {
+// Every path writes the reference's bytes, for int8 and for 16-bit quants.
+template <class Quants>
+void check_quantizer_gives_reference_bytes() {
+  constexpr float kMax = static_cast<float>(Quants::kMax);
   std::vector<float> x = random_floats(32 * 40, 21, 5.0f);
-  // Exact halves after scaling (amax 127 → id 1): ties must round away from zero.
-  for (int j = 0; j < 32; ++j) x[j] = j == 0 ? 127.0f : (static_cast<float>(j) - 16.0f) * 0.5f;
+  // Exact halves after scaling (amax kMax → id 1): ties must round away from zero.
+  for (int j = 0; j < 32; ++j) x[j] = j == 0 ? kMax : (static_cast<float>(j) - 16.0f) * 0.5f;
   for (int j = 32; j < 64; ++j) x[j] = 0.0f;                      // all-zero block
   for (int j = 64; j < 96; ++j) x[j] = j == 64 ? -1e-38f : 0.0f;  // tiny scale
   const int64_t nb = static_cast<int64_t>(x.size()) / 32;
   // Written from block 1 on: block 0 of the buffers must stay untouched.
-  ActivationsQ8Buffer ref_buffer, got_buffer;
+  QuantizedActivationsBuffer<Quants> ref_buffer, got_buffer;
   ref_buffer.resize(nb + 1), got_buffer.resize(nb + 1);
   quantize_activation_row(KernelPath::kScalar, x.data(), static_cast<int64_t>(x.size()), ref_buffer, 1);
-  const ActivationsQ8 ref = ref_buffer.view().from_block(1);
+  const QuantizedActivations<Quants> ref = ref_buffer.view().from_block(1);
+  EXPECT_EQ(ref.qs[0].q[0], Quants::kMax);
   EXPECT_EQ(ref.qs[0].q[1], -8);  // -7.5 → -8
   EXPECT_EQ(ref.qs[0].q[31], 8);  // 7.5 → 8
-  EXPECT_EQ(ref.sum[0], 127);  // the halves -7.5 .. 7.5 cancel in pairs
+  EXPECT_EQ(ref.sum[0], Quants::kMax);  // the halves -7.5 .. 7.5 cancel in pairs
   EXPECT_EQ(ref.d_sum[0], ref.d[0] * static_cast<float>(ref.sum[0]));
+  EXPECT_EQ(ref.qs[2].q[0], 0);  // the tiny block (scale subnormal): zeros, no overflow
   for_each_simd_path([&](KernelPath p) {
     quantize_activation_row(p, x.data(), static_cast<int64_t>(x.size()), got_buffer, 1);
-    const ActivationsQ8 got = got_buffer.view().from_block(1);
+    const QuantizedActivations<Quants> got = got_buffer.view().from_block(1);
     EXPECT_EQ(got_buffer.view().d[0], 0.0f);
     for (int64_t b = 0; b < nb; ++b) {
       EXPECT_EQ(got.d[b], ref.d[b]) << b;
       EXPECT_EQ(got.sum[b], ref.sum[b]) << b;
       EXPECT_EQ(got.d_sum[b], ref.d_sum[b]) << b;
-      EXPECT_EQ(std::memcmp(got.qs[b].q, ref.qs[b].q, 32), 0) << b;
+      EXPECT_EQ(std::memcmp(got.qs[b].q, ref.qs[b].q, sizeof ref.qs[b].q), 0) << b;
     }
   });
 }
+
+TEST(ActivationQ8, SimdPathsGiveReferenceBytes) { check_quantizer_gives_reference_bytes<BlockQuantsQ8>(); }
+TEST(ActivationQ16, SimdPathsGiveReferenceBytes) { check_quantizer_gives_reference_bytes<BlockQuantsQ16>(); }
 
 }  // namespace
 }  // namespace chorus::kernels
@@ -690,7 +737,7 @@ TEST(Matmul, SharedInputGivesEachMatmulsBits) {
   std::vector<WeightMatrix> ws;
   for (size_t i = 0; i < shapes.size(); ++i) data.push_back(random_weights(shapes[i].first, shapes[i].second, cols, 50 + i));
   for (size_t i = 0; i < shapes.size(); ++i) ws.push_back({shapes[i].first, shapes[i].second, cols, data[i].data()});
-  for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
+  for (ActivationPrecision precision : kAllPrecisions) {
     for_each_simd_path([&](KernelPath p) {
       const KernelConfig config{p, precision};
       for (int64_t n_tokens : {1, 3, 9}) {
@@ -749,7 +796,7 @@ TEST_P(BatchInvariance, MatmulHoldsForRandomBatches) {
       const std::vector<uint8_t> other_data = random_weights(GgmlType::Q8_0, 9, cols, 7);
       const WeightMatrix w{type, rows, cols, data.data()}, other{GgmlType::Q8_0, 9, cols, other_data.data()};
       const std::vector<float> probe = random_floats(cols, 301, 2.0f);
-      for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
+      for (ActivationPrecision precision : kAllPrecisions) {
         const KernelConfig config{p, precision};
         std::vector<float> alone(rows);
         matmul(config, w, probe.data(), 1, alone.data());

@@ -164,7 +164,7 @@ TEST(LlamaForward, RefusesAKernelPathTheCpuCannotRun) {
 // random companions (new prompts of random length, some wanting every row's
 // logits) share every forward call of a probe sequence (a prompt, then decode
 // steps), over the paged cache, at a random place in the batch, against the
-// probe alone over a contiguous cache. Both activation precisions, each of
+// probe alone over a contiguous cache. Every activation precision, each of
 // `paths` the CPU has.
 void expect_batch_invariance(const chorus::runtime::LoadedModel& m, chorus::kernels::KernelPath p, int max_companions,
                              uint32_t seed) {
@@ -173,7 +173,8 @@ void expect_batch_invariance(const chorus::runtime::LoadedModel& m, chorus::kern
   const std::vector<int32_t> prompt = {1, 403, 407, 261, 378, 290, 17}, decoded = {70, 80, 301, 9};
   const size_t V = c.vocab_size;
   std::mt19937 rng(seed);
-  for (ActivationPrecision precision : {ActivationPrecision::kF32, ActivationPrecision::kInt8}) {
+  for (ActivationPrecision precision :
+       {ActivationPrecision::kF32, ActivationPrecision::kInt16, ActivationPrecision::kInt8}) {
     SCOPED_TRACE(chorus::kernels::activation_precision_name(precision));
     LlamaModel model(c, {p, precision});
     auto probe_step = [&](size_t step) {

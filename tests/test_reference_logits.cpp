@@ -25,7 +25,7 @@ constexpr const char* kGemma3 = "gemma-3-270m-q4_k_m.gguf";
 
 // Prefills the reference's tokens as one chunk and compares every position the
 // reference wrote. Tolerance is relative to the largest reference logit of the row.
-// With int8 activations the logits move by quantization noise; then the
+// With int8 or 16-bit activations the logits move by quantization noise; the
 // greedy choice at every position must still agree with the reference.
 void compare_with_reference(const std::string& model_path, const std::string& ref_name, double tol,
                             ActivationPrecision precision = ActivationPrecision::kF32) {
@@ -77,6 +77,13 @@ TEST(ReferenceLogits, SmolLM2Q4_1) {
   compare_with_reference(chorus::test::smollm2_path(), "smollm2", 1e-3);
 }
 
+// 16-bit activations, the fast exact mode: within a few 1e-4 of the f32 scale,
+// greedy equal at every position.
+TEST(ReferenceLogits, SmolLM2Q4_1Int16Activations) {
+  if (!std::filesystem::exists(chorus::test::smollm2_path())) GTEST_SKIP() << "SmolLM2 not fetched (run scripts/setup.sh)";
+  compare_with_reference(chorus::test::smollm2_path(), "smollm2", 1e-3, ActivationPrecision::kInt16);
+}
+
 TEST(ReferenceLogits, SmolLM2Q4_1Int8Activations) {
   if (!std::filesystem::exists(chorus::test::smollm2_path())) GTEST_SKIP() << "SmolLM2 not fetched (run scripts/setup.sh)";
   compare_with_reference(chorus::test::smollm2_path(), "smollm2", 5e-2, ActivationPrecision::kInt8);
@@ -93,10 +100,16 @@ void compare_fetched(const std::string& file, const std::string& ref_name, doubl
 TEST(ReferenceLogits, Qwen2Coder05B) { compare_fetched(kQwen05, "qwen2_0_5b", 1e-4); }
 TEST(ReferenceLogits, Qwen2Coder05BChat) { compare_fetched(kQwen05, "qwen2_0_5b_chat", 1e-4); }
 TEST(ReferenceLogits, Qwen2Coder15B) { compare_fetched(kQwen15, "qwen2_1_5b", 1e-4); }
+TEST(ReferenceLogits, Qwen2Coder05BInt16Activations) {
+  compare_fetched(kQwen05, "qwen2_0_5b", 1e-3, ActivationPrecision::kInt16);
+}
 TEST(ReferenceLogits, Qwen2Coder05BInt8Activations) {
   compare_fetched(kQwen05, "qwen2_0_5b", 5e-2, ActivationPrecision::kInt8);
 }
 TEST(ReferenceLogits, Gemma3_270M) { compare_fetched(kGemma3, "gemma3_270m", 1e-4); }
+TEST(ReferenceLogits, Gemma3_270MInt16Activations) {
+  compare_fetched(kGemma3, "gemma3_270m", 1e-3, ActivationPrecision::kInt16);
+}
 TEST(ReferenceLogits, Gemma3_270MInt8Activations) {
   compare_fetched(kGemma3, "gemma3_270m", 5e-2, ActivationPrecision::kInt8);
 }

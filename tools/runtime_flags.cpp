@@ -18,9 +18,9 @@ void add_runtime_flags(CLI::App* cmd, RuntimeFlags& f) {
                   "Force the SIMD path: avx512, avx2 or scalar (default: the best this CPU runs; env CHORUS_KERNEL_PATH)")
       ->check(CLI::IsMember({"avx512", "avx2", "scalar"}));
   cmd->add_option("--activations", f.activations,
-                  "How activations meet quantized weights: f32 (exact, default) or int8 (faster integer dot products; "
-                  "env CHORUS_ACTIVATIONS)")
-      ->check(CLI::IsMember({"f32", "int8"}));
+                  "How activations meet quantized weights: f32 (exact, default), int16 (16-bit integer dot "
+                  "products: logits within ~1e-3 of f32, faster) or int8 (fastest, coarser; env CHORUS_ACTIVATIONS)")
+      ->check(CLI::IsMember({"f32", "int16", "int8"}));
   cmd->add_option("--dtype", f.dtype,
                   "Convert f32/f16/bf16 weight matrices to this type on load (quantize on load): f32, f16, bf16, q8_0, "
                   "q4_0 or q4_1; matrices whose rows do not fill whole blocks keep their type (`chorus inspect --dtype` "

@@ -72,7 +72,7 @@ typedef struct {
   uint32_t struct_size;   /* sizeof(chorus_model_params) as the caller knows it */
   int32_t threads;        /* 0 = all cores */
   const char* kernel_path; /* "avx512" | "avx2" | "scalar"; NULL = the best this CPU runs */
-  const char* activations; /* "f32" (exact, default) | "int8" */
+  const char* activations; /* "f32" (exact, default) | "int16" (near-exact, faster) | "int8" */
   const char* dtype;       /* NULL = the file's weight types; "q8_0", ... = quantize on load */
   int32_t context;         /* positions per sequence; 0 = min(model's, 4096) */
   int32_t max_running;     /* sequences decoded together; default 16 */
@@ -125,7 +125,7 @@ typedef struct {
   uint32_t struct_size;   /* sizeof(chorus_composer_params) as the caller knows it */
   const char* router;     /* router file from `chorus train-router`; NULL = none (nodes routed by text are refused) */
   int32_t threads;        /* 0 = all cores */
-  const char* activations; /* "f32" (default) | "int8" */
+  const char* activations; /* "f32" (default) | "int16" | "int8" */
   int32_t max_running;    /* sequences batched per expert; default 8 */
   int32_t max_context;    /* positions per sequence; default 512 */
 } chorus_composer_params;

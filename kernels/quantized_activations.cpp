@@ -1,9 +1,10 @@
-#include "kernels/activation_q8.h"
+#include "kernels/quantized_activations.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/cpu_features.h"
 
@@ -16,8 +17,9 @@ namespace {
 float inverse_scale(float d) { return d >= 0x1p-126f ? 1.0f / d : 0.0f; }
 
 // Where a row's blocks go: block b's quants at qs[b], its fields at d[b], ...
+template <class Quants>
 struct RowOut {
-  BlockQuantsQ8* qs;
+  Quants* qs;
   float* d;
   int32_t* sum;
   float* d_sum;
@@ -29,15 +31,16 @@ struct RowOut {
 };
 
 // The reference.
-void quantize_scalar(const float* x, int64_t n, const RowOut& y) {
+template <class Quants>
+void quantize_scalar(const float* x, int64_t n, const RowOut<Quants>& y) {
   for (int64_t b = 0; b < n / 32; ++b, x += 32) {
     float amax = 0.0f;
     for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
+    const float d = amax / static_cast<float>(Quants::kMax);
     const float id = inverse_scale(d);
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
-      y.qs[b].q[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+      y.qs[b].q[j] = static_cast<std::remove_cvref_t<decltype(y.qs[b].q[j])>>(std::roundf(x[j] * id));
       sum += y.qs[b].q[j];
     }
     y.set(b, d, sum);
@@ -54,8 +57,23 @@ __m256i round_half_away(__m256 v) {
   return _mm256_cvttps_epi32(_mm256_add_ps(t, bump));
 }
 
+// 32 quants (4 vectors of 8 i32, in order) stored narrowed to the block's width.
+// packs interleave 128-bit lanes; the permutes restore the order.
+void store_quants(const __m256i* q, BlockQuantsQ8& out) {
+  const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+  const __m256i ordered = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out.q), ordered);
+}
+void store_quants(const __m256i* q, BlockQuantsQ16& out) {
+  for (int h = 0; h < 2; ++h) {
+    const __m256i packed = _mm256_packs_epi32(q[2 * h], q[2 * h + 1]);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out.q + 16 * h), _mm256_permute4x64_epi64(packed, 0xD8));
+  }
+}
+
 // Bit for bit the reference: the same f32 operations in the same order per element.
-void quantize_avx2(const float* x, int64_t n, const RowOut& y) {
+template <class Quants>
+void quantize_avx2(const float* x, int64_t n, const RowOut<Quants>& y) {
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
   for (int64_t b = 0; b < n / 32; ++b, x += 32) {
     __m256 v[4];
@@ -66,38 +84,39 @@ void quantize_avx2(const float* x, int64_t n, const RowOut& y) {
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
     const float amax = _mm_cvtss_f32(m4);
-    const float d = amax / 127.0f;
+    const float d = amax / static_cast<float>(Quants::kMax);
     const float id = inverse_scale(d);
     const __m256 idv = _mm256_set1_ps(id);
     __m256i q[4];
     for (int k = 0; k < 4; ++k) q[k] = round_half_away(_mm256_mul_ps(v[k], idv));
-    // Sum of the quants, then i32 → i8 (packs interleave 128-bit lanes; the permute restores order).
     const __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
     __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
-    const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
-    const __m256i ordered = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(y.qs[b].q), ordered);
+    store_quants(q, y.qs[b]);
     y.set(b, d, _mm_cvtsi128_si32(s4));
   }
 }
 
-}  // namespace
-
-void ActivationsQ8Buffer::resize(int64_t n_blocks) {
-  const auto n = static_cast<size_t>(n_blocks);
-  qs_.resize(n), d_.resize(n), sum_.resize(n), d_sum_.resize(n);
-}
-
-void quantize_activation_row(KernelPath path, const float* x, int64_t n, ActivationsQ8Buffer& y,
-                             int64_t first_block) {
-  const auto i = static_cast<size_t>(first_block);
-  const RowOut out{&y.qs_[i], &y.d_[i], &y.sum_[i], &y.d_sum_[i]};
+template <class Quants>
+void quantize_row(KernelPath path, const float* x, int64_t n, QuantizedActivationsBuffer<Quants>& y,
+                  int64_t first_block) {
+  const RowOut<Quants> out{y.qs(first_block), y.d(first_block), y.sum(first_block), y.d_sum(first_block)};
   if (path == KernelPath::kScalar)
     quantize_scalar(x, n, out);
   else
     quantize_avx2(x, n, out);
+}
+
+}  // namespace
+
+void quantize_activation_row(KernelPath path, const float* x, int64_t n, ActivationsQ8Buffer& y,
+                             int64_t first_block) {
+  quantize_row(path, x, n, y, first_block);
+}
+void quantize_activation_row(KernelPath path, const float* x, int64_t n, ActivationsQ16Buffer& y,
+                             int64_t first_block) {
+  quantize_row(path, x, n, y, first_block);
 }
 
 }  // namespace chorus::kernels

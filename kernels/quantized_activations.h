@@ -1,0 +1,75 @@
+// Activations quantized in blocks of 32, once per matmul call, so the
+// quantized-weight kernels can use integer dot products: int8 (maddubs / VNNI,
+// as llama.cpp) or 16-bit (madd: 256 times finer, for the exact mode).
+// Internal to kernels/ (and its tests).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+
+namespace chorus::kernels {
+
+// The 32 quants of one block: one aligned 32-byte load, or two for 16 bits.
+struct alignas(32) BlockQuantsQ8 {
+  static constexpr int kMax = 127;
+  int8_t q[32];
+};
+// 15 bits of magnitude, not 16: the dot product of a 32-element block with
+// the widest weights (q6_K's (q − 32)·sub-scale, up to 4096 in magnitude)
+// then stays below 2^31 (32·4096·16383 < 2^31 − 1).
+struct alignas(64) BlockQuantsQ16 {
+  static constexpr int kMax = 16383;
+  int16_t q[32];
+};
+
+// Blocks side by side, each field an array of its own: a kernel loads the
+// scales (or sums) of 8 consecutive blocks as one vector. Block i of the
+// activations is qs[i], d[i], sum[i], d_sum[i] (x ≈ d·qs).
+template <class Quants>
+struct QuantizedActivations {
+  const Quants* qs;
+  const float* d;        // scale
+  const int32_t* sum;    // sum of qs: what a weight block's integer offset multiplies
+  const float* d_sum;    // d * sum, as f32: what a weight block's min multiplies
+
+  QuantizedActivations from_block(int64_t i) const { return {qs + i, d + i, sum + i, d_sum + i}; }
+};
+using ActivationsQ8 = QuantizedActivations<BlockQuantsQ8>;
+using ActivationsQ16 = QuantizedActivations<BlockQuantsQ16>;
+
+// Storage for n blocks.
+template <class Quants>
+class QuantizedActivationsBuffer {
+ public:
+  void resize(int64_t n_blocks) {
+    const auto n = static_cast<size_t>(n_blocks);
+    qs_.resize(n), d_.resize(n), sum_.resize(n), d_sum_.resize(n);
+  }
+  QuantizedActivations<Quants> view() const { return {qs_.data(), d_.data(), sum_.data(), d_sum_.data()}; }
+  // Block i's fields, to write.
+  Quants* qs(int64_t i) { return &qs_[static_cast<size_t>(i)]; }
+  float* d(int64_t i) { return &d_[static_cast<size_t>(i)]; }
+  int32_t* sum(int64_t i) { return &sum_[static_cast<size_t>(i)]; }
+  float* d_sum(int64_t i) { return &d_sum_[static_cast<size_t>(i)]; }
+
+ private:
+  std::vector<Quants> qs_;
+  std::vector<float> d_;
+  std::vector<int32_t> sum_;
+  std::vector<float> d_sum_;
+};
+using ActivationsQ8Buffer = QuantizedActivationsBuffer<BlockQuantsQ8>;
+using ActivationsQ16Buffer = QuantizedActivationsBuffer<BlockQuantsQ16>;
+
+// Quantizes x[0..n) into blocks first_block .. first_block + n/32 - 1 of y.
+// n must be a multiple of 32. Scale amax/kMax, round half away from zero (as
+// q8_0), but the scale is kept in f32; a block whose scale would be
+// subnormal quantizes to zeros. Every path gives the same bytes.
+void quantize_activation_row(KernelPath path, const float* x, int64_t n, ActivationsQ8Buffer& y,
+                             int64_t first_block);
+void quantize_activation_row(KernelPath path, const float* x, int64_t n, ActivationsQ16Buffer& y,
+                             int64_t first_block);
+
+}  // namespace chorus::kernels
