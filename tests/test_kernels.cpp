@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/quantized_activations.h"
+#include "kernels/attention.h"
 #include "kernels/cpu_features.h"
 #include "kernels/dequantize.h"
 #include "kernels/gemm_f32.h"
@@ -824,6 +825,90 @@ TEST_P(BatchInvariance, MatmulHoldsForRandomBatches) {
 INSTANTIATE_TEST_SUITE_P(EveryPath, BatchInvariance,
                          ::testing::Values(KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512),
                          [](const auto& info) { return std::string(kernel_path_name(info.param)); });
+
+}  // namespace
+}  // namespace chorus::kernels
+
+// ---- attention products: against f64 math, and independent of how keys fall into runs ----
+
+namespace chorus::kernels {
+namespace {
+
+// K/V rows of `stride` floats (head_dim used), as f32 and as f16 (the f16
+// copy's values are what the f32 reference reads for it).
+struct KvRows {
+  std::vector<float> f32;
+  std::vector<uint16_t> f16;
+  std::vector<float> f16_values;
+};
+KvRows random_kv(int64_t n, int64_t stride, uint32_t seed) {
+  KvRows kv{random_floats(static_cast<size_t>(n * stride), seed), {}, {}};
+  for (float x : kv.f32) {
+    kv.f16.push_back(fp32_to_fp16(x));
+    kv.f16_values.push_back(fp16_to_fp32(kv.f16.back()));
+  }
+  return kv;
+}
+
+TEST(Attention, ScoresAndValueSumsMatchFloat64Math) {
+  const int64_t stride = 300;
+  for (int64_t head_dim : {64, 256, 36}) {
+    for (int64_t n : {1, 2, 3, 4, 5, 7, 33}) {
+      SCOPED_TRACE(::testing::Message() << "head_dim " << head_dim << " keys " << n);
+      const KvRows k = random_kv(n, stride, 1), v = random_kv(n, stride, 2);
+      const std::vector<float> q = random_floats(static_cast<size_t>(head_dim), 3), w = random_floats(n, 4);
+      for (bool f16 : {false, true}) {
+        const std::vector<float>& kf = f16 ? k.f16_values : k.f32;
+        const std::vector<float>& vf = f16 ? v.f16_values : v.f32;
+        std::vector<float> scores(n), out(head_dim, 0.5f);
+        if (f16) {
+          attn_scores_f16(q.data(), k.f16.data(), n, stride, head_dim, 0.125f, scores.data());
+          attn_accumulate_f16(w.data(), v.f16.data(), n, stride, head_dim, out.data());
+        } else {
+          attn_scores_f32(q.data(), k.f32.data(), n, stride, head_dim, 0.125f, scores.data());
+          attn_accumulate_f32(w.data(), v.f32.data(), n, stride, head_dim, out.data());
+        }
+        for (int64_t i = 0; i < n; ++i) {
+          double s = 0, mag = 0;
+          for (int64_t d = 0; d < head_dim; ++d) s += double(q[d]) * kf[i * stride + d], mag += std::fabs(q[d] * kf[i * stride + d]);
+          EXPECT_NEAR(scores[i], 0.125 * s, 0.125 * mag * 1e-6 + 1e-7) << "key " << i << (f16 ? " f16" : " f32");
+        }
+        for (int64_t d = 0; d < head_dim; ++d) {
+          double s = 0.5, mag = 0.5;
+          for (int64_t i = 0; i < n; ++i) s += double(w[i]) * vf[i * stride + d], mag += std::fabs(w[i] * vf[i * stride + d]);
+          EXPECT_NEAR(out[d], s, mag * 1e-6) << "element " << d << (f16 ? " f16" : " f32");
+        }
+      }
+    }
+  }
+}
+
+// The paged cache hands a sequence's keys over in runs (its blocks): a key's
+// score and the value sum must be bit for bit the same however the keys are
+// split into runs.
+TEST(Attention, ResultsDoNotDependOnHowKeysSplitIntoRuns) {
+  const int64_t stride = 256, n = 37;
+  std::mt19937 rng(5);
+  for (int64_t head_dim : {64, 256, 36}) {
+    SCOPED_TRACE(head_dim);
+    const KvRows k = random_kv(n, stride, 6), v = random_kv(n, stride, 7);
+    const std::vector<float> q = random_floats(static_cast<size_t>(head_dim), 8), w = random_floats(n, 9);
+    std::vector<float> whole(n), out_whole(head_dim, 0.0f);
+    attn_scores_f32(q.data(), k.f32.data(), n, stride, head_dim, 0.5f, whole.data());
+    attn_accumulate_f16(w.data(), v.f16.data(), n, stride, head_dim, out_whole.data());
+    for (int trial = 0; trial < 10; ++trial) {
+      std::vector<float> split(n), out_split(head_dim, 0.0f);
+      for (int64_t i = 0; i < n;) {
+        const int64_t len = std::min<int64_t>(n - i, std::uniform_int_distribution<int64_t>(1, 9)(rng));
+        attn_scores_f32(q.data(), k.f32.data() + i * stride, len, stride, head_dim, 0.5f, split.data() + i);
+        attn_accumulate_f16(w.data() + i, v.f16.data() + i * stride, len, stride, head_dim, out_split.data());
+        i += len;
+      }
+      ASSERT_EQ(split, whole) << "trial " << trial;
+      ASSERT_EQ(out_split, out_whole) << "trial " << trial;
+    }
+  }
+}
 
 }  // namespace
 }  // namespace chorus::kernels
