@@ -17,6 +17,7 @@ std::string env_or(const char* name, const char* fallback) {
 std::string fixture_dir() { return CHORUS_FIXTURE_DIR; }
 std::string model_dir() { return env_or("CHORUS_MODEL_DIR", CHORUS_MODEL_DIR_DEFAULT); }
 std::string binary_dir() { return CHORUS_BINARY_DIR; }
+std::string reference_dir() { return CHORUS_REFERENCE_DIR; }
 std::string source_dir() { return CHORUS_SOURCE_DIR; }
 std::string smollm2_path() { return model_dir() + "/SmolLM2-135M-Instruct.Q4_1.gguf"; }
 std::string use_lite_dir() {

@@ -29,7 +29,7 @@ constexpr const char* kGemma3 = "gemma-3-270m-q4_k_m.gguf";
 // greedy choice at every position must still agree with the reference.
 void compare_with_reference(const std::string& model_path, const std::string& ref_name, double tol,
                             ActivationPrecision precision = ActivationPrecision::kF32) {
-  const std::string ref_path = chorus::test::binary_dir() + "/ref/" + ref_name + ".json";
+  const std::string ref_path = chorus::test::reference_dir() + "/" + ref_name + ".json";
   if (!std::filesystem::exists(ref_path)) GTEST_SKIP() << ref_path << " missing: run the ref_logits_" << ref_name << " fixture";
   std::ifstream in(ref_path);
   const nlohmann::json ref = nlohmann::json::parse(in);

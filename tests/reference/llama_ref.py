@@ -23,7 +23,8 @@ Output JSON:
     }
 Without --all-positions only the last position is written.
 
-CTest fixtures (tests/CMakeLists.txt) write ${CMAKE_BINARY_DIR}/ref/<model>.json:
+CTest fixtures (tests/reference/CMakeLists.txt) write ${CHORUS_REFERENCE_DIR}/<model>.json
+(CMake cache variable, default <build>/ref):
     ref_logits_aidreams260K  -> FIXTURES_SETUP ref_aidreams260K
     ref_logits_stories260K   -> FIXTURES_SETUP ref_stories260K   (from the .gguf)
     ref_logits_smollm2       -> FIXTURES_SETUP ref_smollm2       (only if the file exists)
