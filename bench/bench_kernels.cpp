@@ -197,9 +197,9 @@ void decode_shapes(benchmark::internal::Benchmark* b) {
 // Batched decode of 2-4 sequences: one token each, the weights read once for
 // all of them (L3-resident, so this shows the kernel's compute rate).
 void batch_shapes(benchmark::internal::Benchmark* b) {
-  for (int tokens : {2, 3, 4}) b->Args({2048, 2048, tokens, 1});
+  for (int tokens : {2, 3, 4, 7, 8, 16}) b->Args({2048, 2048, tokens, 1});
   // A (batched) decode step as the 1.1B model sees it: 2048-wide rows from DRAM, both cores.
-  for (int tokens : {1, 2, 3, 4}) b->Args({65536, 2048, tokens, 2});
+  for (int tokens : {1, 2, 3, 4, 8, 16}) b->Args({65536, 2048, tokens, 2});
 }
 void prefill_shapes(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2}) b->Args({2048, 2048, 128, threads});

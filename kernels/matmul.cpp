@@ -60,8 +60,10 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
   // references, not through the thread_local): filled by the team, then read.
   thread_local ActivationsQ8Buffer scratch8;
   thread_local ActivationsQ16Buffer scratch16;
+  thread_local ActivationsQ8x8Buffer scratch8x8;
   ActivationsQ8Buffer& xq8 = scratch8;
   ActivationsQ16Buffer& xq16 = scratch16;
+  ActivationsQ8x8Buffer& xq8x8 = scratch8x8;
   const ActivationPrecision precision = config.activations;
   auto quantize_token = [&](int64_t t) {
     if (precision == ActivationPrecision::kInt8)
@@ -70,6 +72,8 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
       quantize_activation_row(path, x + t * cols, cols, xq16, t * nb);
   };
   bool quantized = false;  // some output reads the quantized activations
+  // Groups of 8 tokens the int8 kernels take at once, interleaved after quantizing.
+  const int64_t n_groups = precision == ActivationPrecision::kInt8 ? n_tokens / 8 : 0;
   // Each output's kernel and arguments, and the first chunk of its rows in
   // the team's shared count of chunks.
   std::array<MatmulArgs, kMaxOutputs> args;
@@ -81,14 +85,19 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
     const WeightMatrix& w = *o.w;
     const bool reads_quantized = takes_integer_activations(w.type) && precision != ActivationPrecision::kF32;
     if (reads_quantized && !quantized) {
-      if (precision == ActivationPrecision::kInt8)
+      if (precision == ActivationPrecision::kInt8) {
         xq8.resize(n_tokens * nb);
-      else
+        xq8x8.resize(n_groups, nb);
+      } else {
         xq16.resize(n_tokens * nb);
+      }
     }
     quantized = quantized || reads_quantized;
     args[n] = MatmulArgs{w, x, {}, {}, n_tokens, o.y};
-    if (reads_quantized && precision == ActivationPrecision::kInt8) args[n].xq = xq8.view();
+    if (reads_quantized && precision == ActivationPrecision::kInt8) {
+      args[n].xq = xq8.view();
+      if (n_groups > 0) args[n].xq8x8 = xq8x8.view();
+    }
     if (reads_quantized && precision == ActivationPrecision::kInt16) args[n].xq16 = xq16.view();
     fns[n] = rows_fn(path, w.type, precision);
     first_chunk[n + 1] = first_chunk[n] + (w.rows + kRowChunk - 1) / kRowChunk;
@@ -104,6 +113,10 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
     if (quantized && n_tokens > kSerialQuantizeMaxTokens) {
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < n_tokens; ++t) quantize_token(t);
+      if (n_groups > 0) {
+#pragma omp for schedule(static)
+        for (int64_t g = 0; g < n_groups; ++g) xq8x8.interleave(xq8.view(), nb, g);
+      }
     }
     // Chunks handed out as threads free up: a thread that another process
     // slows down does not hold the others up at the end. No barrier of its

@@ -92,9 +92,9 @@ void rows_float(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
     float_tile<L, R, T>(rows, xs, cols, y, stride);
   };
   if (a.n_tokens == 1)
-    for_each_tile<4>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+    for_each_tile<4>(row_begin, row_end, 0, a.n_tokens, stride, a.y, row_ptr, tile);
   else
-    for_each_tile<2>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+    for_each_tile<2>(row_begin, row_end, 0, a.n_tokens, stride, a.y, row_ptr, tile);
 }
 
 // Types without an integer kernel: dequantize each row to f32 once, then the
@@ -113,7 +113,7 @@ void rows_dequantized(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   };
   for (int64_t o = row_begin; o < row_end; ++o) {
     dequantize_row(a.w.type, base + o * rb, row.data(), cols);
-    for_each_tile<1>(o, o + 1, a.n_tokens, stride, a.y, row_ptr, tile);
+    for_each_tile<1>(o, o + 1, 0, a.n_tokens, stride, a.y, row_ptr, tile);
   }
 }
 

@@ -102,9 +102,9 @@ void rows_float512(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   };
   // Decode (one token) needs several rows in flight to hide the FMA latency.
   if (a.n_tokens == 1)
-    for_each_tile<4>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+    for_each_tile<4>(row_begin, row_end, 0, a.n_tokens, stride, a.y, row_ptr, tile);
   else
-    for_each_tile<2>(row_begin, row_end, a.n_tokens, stride, a.y, row_ptr, tile);
+    for_each_tile<2>(row_begin, row_end, 0, a.n_tokens, stride, a.y, row_ptr, tile);
 }
 
 }  // namespace

@@ -21,6 +21,9 @@ struct MatmulArgs {
   ActivationsQ16 xq16;
   int64_t n_tokens;
   float* y;                      // n_tokens rows of w.rows floats
+  // With xq and 8 tokens or more: the first n_tokens / 8 groups of 8 tokens
+  // again, interleaved (groups of w.cols / 32 blocks); else all null.
+  ActivationsQ8x8 xq8x8 = {};
 
   // xq or xq16, by the quants' type.
   template <class Quants>
