@@ -106,6 +106,13 @@ class ScriptedBackend : public Backend {
   bool released_ = false;
 };
 
+// Waits (up to 5 s) until the server's bookkeeping after a response makes
+// `done` true; the assertions that follow say what was expected.
+template <class Done>
+void eventually(const Done& done) {
+  for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(10ms);
+}
+
 class ServeHttp : public ::testing::Test {
  protected:
   void start(ServeLimits limits = {}) {
@@ -168,8 +175,12 @@ TEST_F(ServeHttp, ChatCompletionWithUsage) {
   EXPECT_EQ(body["choices"][0]["message"]["content"], "Hello world");
   EXPECT_EQ(body["choices"][0]["finish_reason"], "length");
   EXPECT_EQ(body["usage"], json::parse(R"({"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6})"));
-  const std::string metrics = client().Get("/metrics")->body;
-  EXPECT_NE(metrics.find("chorus_http_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 1\n"), std::string::npos) << metrics;
+  // The server counts a response once it is written (httplib's logger), which
+  // can be just after the client has read it.
+  const std::string counted = "chorus_http_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 1\n";
+  std::string metrics;
+  eventually([&] { return (metrics = client().Get("/metrics")->body).find(counted) != std::string::npos; });
+  EXPECT_NE(metrics.find(counted), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("chorus_completion_tokens_total 4\n"), std::string::npos);
 }
 
@@ -280,8 +291,9 @@ TEST_F(ServeHttp, AClientThatHangsUpCancelsItsRequest) {
     c.stop();
     EXPECT_TRUE(backend_.wait_cancelled(stream ? 2 : 1)) << "stream " << stream;
   }
-  // The handlers finish their bookkeeping after the backend returns.
-  for (int i = 0; i < 100 && ctx_->counters.disconnects() < 2; ++i) std::this_thread::sleep_for(10ms);
+  // The handlers finish their bookkeeping (the disconnect count, then the
+  // admission slot) after the backend returns.
+  eventually([&] { return ctx_->counters.disconnects() == 2 && ctx_->admission.in_flight() == 0; });
   EXPECT_EQ(ctx_->counters.disconnects(), 2);
   EXPECT_EQ(ctx_->admission.in_flight(), 0);
 }
