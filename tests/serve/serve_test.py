@@ -166,6 +166,46 @@ class Api(unittest.TestCase):
         self.assertEqual(headers["Content-Type"], "text/event-stream")
         self.assertTrue(body.endswith("data: [DONE]\n\n"), body)
 
+    def test_logprobs(self):
+        # Chat: greedy, so each token is its own most likely alternative; the
+        # tokens spell the answer; the stream carries the same numbers.
+        r = self.chat("What is the capital of France?", max_tokens=20, logprobs=True, top_logprobs=3)
+        content = r.choices[0].logprobs.content
+        self.assertEqual("".join(t.token for t in content), r.choices[0].message.content)
+        self.assertEqual(len(content), r.usage.completion_tokens)
+        for t in content:
+            self.assertEqual(len(t.top_logprobs), 3)
+            self.assertEqual(t.top_logprobs[0].token, t.token)
+            self.assertAlmostEqual(t.top_logprobs[0].logprob, t.logprob, places=5)
+            self.assertLessEqual(t.logprob, 0.0)
+            self.assertEqual(bytes(t.bytes).decode("utf-8", "replace"), t.token)
+            lps = [a.logprob for a in t.top_logprobs]
+            self.assertEqual(lps, sorted(lps, reverse=True))
+        streamed = [t for c in self.chat("What is the capital of France?", max_tokens=20, logprobs=True, top_logprobs=3,
+                                         stream=True) if c.choices and c.choices[0].logprobs
+                    for t in c.choices[0].logprobs.content]
+        self.assertEqual([(t.token, round(t.logprob, 4)) for t in streamed], [(t.token, round(t.logprob, 4)) for t in content])
+        # Without top_logprobs: the token's own only.
+        self.assertEqual(self.chat("Hi", max_tokens=3, logprobs=True).choices[0].logprobs.content[0].top_logprobs, [])
+        self.assertIsNone(self.chat("Hi", max_tokens=3).choices[0].logprobs)
+        # Legacy completions: logprobs=N, offsets into the text.
+        c = self.client.completions.create(model="smollm2", prompt="The capital of France is", max_tokens=6, temperature=0,
+                                           logprobs=2).choices[0]
+        lp = c.logprobs
+        self.assertEqual("".join(lp.tokens), c.text)
+        self.assertEqual(lp.text_offset, [sum(len(t.encode()) for t in lp.tokens[:i]) for i in range(len(lp.tokens))])
+        for token, logprob, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs):
+            self.assertEqual(len(top), 2)
+            self.assertAlmostEqual(top[token], logprob, places=5)
+        # Out of range, or top_logprobs without logprobs: refused, naming the field.
+        for body, field in (({"logprobs": 6}, "logprobs"), ({"top_logprobs": 2}, "top_logprobs")):
+            path = "/v1/completions" if field == "logprobs" else "/v1/chat/completions"
+            base = {"model": "smollm2", "prompt": "x"} if field == "logprobs" else \
+                {"model": "smollm2", "messages": [{"role": "user", "content": "x"}]}
+            status, _, text = self.server.request("POST", path, {**base, **body})
+            self.assertEqual(status, 400, text)
+            self.assertEqual(error_of((status, _, text))["param"], field)
+
     def test_stop_strings(self):
         whole = self.chat("What is the capital of France?", max_tokens=20).choices[0].message.content
         cut = self.chat("What is the capital of France?", max_tokens=20, stop=[" Paris"])

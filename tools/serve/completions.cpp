@@ -65,17 +65,32 @@ Usage usage_of(const AskResult& a) {
   return u;
 }
 
-// Streams tokens as chunks; a failed write means the client is gone.
+// A token's log-probability as the response reports it, with at most `top` alternatives.
+TokenLogprobs token_logprobs(const TokenEvent& e, int32_t top) {
+  const size_t n = std::min(e.top.size(), static_cast<size_t>(top));
+  return {std::string(e.piece), e.logprob, std::vector<TokenLogprob>(e.top.begin(), e.top.begin() + n)};
+}
+
+// Streams tokens as chunks; a failed write means the client is gone. With
+// log-probabilities asked for, each chunk carries those of the tokens whose
+// text it holds (the carry of an incomplete UTF-8 character can hold a token
+// back to the next chunk).
 class ChunkStream {
  public:
-  ChunkStream(httplib::DataSink& sink, const ResponseMeta& meta) : sink_(sink), meta_(meta) {}
+  ChunkStream(httplib::DataSink& sink, const ResponseMeta& meta, int32_t top_logprobs = -1)
+      : sink_(sink), meta_(meta), top_logprobs_(top_logprobs) {}
   bool text(std::string_view piece) {
     const std::string complete = carry_.take(piece);
-    return complete.empty() || send(chunk_body(meta_, complete, std::exchange(first_, false), std::nullopt));
+    return complete.empty() || send(chunk_body(meta_, complete, std::exchange(first_, false), std::nullopt, take_logprobs()));
+  }
+  bool token(const TokenEvent& e) {
+    if (top_logprobs_ >= 0) pending_.push_back(token_logprobs(e, top_logprobs_));
+    return text(e.piece);
   }
   void finish(const std::string& finish_reason, const std::optional<Usage>& usage) {
     const std::string tail = carry_.flush();
-    if (!tail.empty() || first_) send(chunk_body(meta_, tail, std::exchange(first_, false), std::nullopt));
+    if (!tail.empty() || first_ || !pending_.empty())
+      send(chunk_body(meta_, tail, std::exchange(first_, false), std::nullopt, take_logprobs()));
     send(chunk_body(meta_, "", false, finish_reason));
     if (usage) send(usage_chunk_body(meta_, *usage));
     done();
@@ -97,8 +112,19 @@ class ChunkStream {
     if (ok_) sink_.write(kSseDone.data(), kSseDone.size());
     sink_.done();
   }
+  // The pending tokens' "logprobs" (null when not asked for), their text's offset advanced.
+  json take_logprobs() {
+    if (top_logprobs_ < 0) return nullptr;
+    json j = logprobs_json(meta_.chat, pending_, text_offset_);
+    for (const TokenLogprobs& t : pending_) text_offset_ += t.piece.size();
+    pending_.clear();
+    return j;
+  }
   httplib::DataSink& sink_;
   const ResponseMeta& meta_;
+  const int32_t top_logprobs_;
+  std::vector<TokenLogprobs> pending_;
+  size_t text_offset_ = 0;
   Utf8Carry carry_;
   bool first_ = true;
   bool ok_ = true;
@@ -129,6 +155,12 @@ void expert_completion(ServeContext& ctx, const httplib::Request& req, httplib::
     Cancel cancel(ctx, req);
     GenerateParams params = r.params;
     params.cancel = &cancel.flag;
+    std::vector<TokenLogprobs> logprobs;
+    if (r.top_logprobs >= 0)
+      params.on_token = [&](const TokenEvent& e) {
+        logprobs.push_back(token_logprobs(e, r.top_logprobs));
+        return true;
+      };
     GenerateResult g;
     try {
       g = ctx.backend.generate(r.model, r, params);
@@ -138,17 +170,18 @@ void expert_completion(ServeContext& ctx, const httplib::Request& req, httplib::
     finish_counts(ctx, cancel, usage_of(g));
     // Nobody reads the answer of a client that hung up; 499 ("client closed request") counts it as such.
     if (cancel.client_gone()) return reply_error(res, ApiError(499, "the client closed the connection", "", "cancelled"));
-    reply_json(res, completion_body(meta, g.text, openai_finish_reason(g.finish_reason), usage_of(g)));
+    reply_json(res, completion_body(meta, g.text, openai_finish_reason(g.finish_reason), usage_of(g),
+                                    r.top_logprobs >= 0 ? logprobs_json(r.chat, logprobs) : json(nullptr)));
     return;
   }
 
   auto job = std::make_shared<StreamJob>(StreamJob{std::move(r), std::move(ticket), std::move(meta)});
   res.set_chunked_content_provider("text/event-stream", [&ctx, &req, job](size_t, httplib::DataSink& sink) {
     Cancel cancel(ctx, req);
-    ChunkStream stream(sink, job->meta);
+    ChunkStream stream(sink, job->meta, job->request.top_logprobs);
     GenerateParams params = job->request.params;
     params.cancel = &cancel.flag;
-    params.on_token = [&](const TokenEvent& e) { return stream.text(e.piece); };
+    params.on_token = [&](const TokenEvent& e) { return stream.token(e); };
     try {
       const GenerateResult g = ctx.backend.generate(job->request.model, job->request, params);
       finish_counts(ctx, cancel, usage_of(g));

@@ -1,5 +1,6 @@
 #include "tools/serve/request.h"
 
+#include <algorithm>
 #include <limits>
 #include <random>
 
@@ -154,7 +155,8 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat) {
   if (j.is_discarded()) throw ApiError(400, "the request body is not valid JSON", "", "invalid_json");
   if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object", "", "invalid_json");
   for_each_field(j, "", {chat ? "messages" : "prompt", "model", "max_tokens", "max_completion_tokens", "temperature",
-                         "top_p", "seed", "stop", "stream", "stream_options", "response_format", "n", "user"});
+                         "top_p", "seed", "stop", "stream", "stream_options", "response_format", "n", "user",
+                         "logprobs", chat ? "top_logprobs" : "logprobs"});
 
   CompletionRequest r;
   r.chat = chat;
@@ -201,6 +203,22 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat) {
   if (j.contains("user")) need_string(j["user"], "user");
   if (j.contains("response_format") && !j["response_format"].is_null()) {
     g.grammar = parse_response_format(set("response_format"));
+  }
+  // OpenAI's limits: 20 alternatives for chat, 5 for the legacy completions.
+  if (chat) {
+    const bool wanted = j.contains("logprobs") && !j["logprobs"].is_null() && need_bool(j["logprobs"], "logprobs");
+    if (j.contains("top_logprobs") && !j["top_logprobs"].is_null()) {
+      if (!wanted) bad("top_logprobs", "'top_logprobs' needs \"logprobs\": true");
+      r.top_logprobs = static_cast<int32_t>(need_integer(j["top_logprobs"], "top_logprobs", 0, 20));
+    } else if (wanted) {
+      r.top_logprobs = 0;
+    }
+  } else if (j.contains("logprobs") && !j["logprobs"].is_null()) {
+    r.top_logprobs = static_cast<int32_t>(need_integer(j["logprobs"], "logprobs", 0, 5));
+  }
+  if (r.top_logprobs >= 0) {
+    r.fields.push_back("logprobs");
+    g.logprobs = std::max(r.top_logprobs, 1);  // the engine gives a token's own log-probability with its alternatives
   }
   if (j.contains("stream") && !j["stream"].is_null()) r.stream = need_bool(j["stream"], "stream");
   if (j.contains("stream_options") && !j["stream_options"].is_null()) {

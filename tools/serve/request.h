@@ -21,6 +21,9 @@ struct CompletionRequest {
   GenerateParams params;                   // sampling, stop strings, grammar; no callbacks
   bool stream = false;
   bool include_usage = false;              // stream_options.include_usage: a last chunk with the usage
+  // -1: no log-probabilities; else each token's and this many alternatives
+  // (chat: "logprobs": true with "top_logprobs"; completions: "logprobs": N).
+  int32_t top_logprobs = -1;
   std::vector<std::string> fields;         // the sampling fields the client set (chorus refuses them)
 };
 

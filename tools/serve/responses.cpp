@@ -40,8 +40,43 @@ json envelope(const ResponseMeta& m, const char* chat_object, json choice) {
 
 }  // namespace
 
-json completion_body(const ResponseMeta& m, const std::string& text, const std::string& finish_reason, const Usage& u) {
-  json choice = {{"index", 0}, {"finish_reason", finish_reason}, {"logprobs", nullptr}};
+namespace {
+
+json bytes_of(const std::string& piece) {
+  json bytes = json::array();
+  for (const char c : piece) bytes.push_back(static_cast<unsigned char>(c));
+  return bytes;
+}
+
+}  // namespace
+
+json logprobs_json(bool chat, const std::vector<TokenLogprobs>& tokens, size_t text_offset) {
+  if (chat) {
+    json content = json::array();
+    for (const TokenLogprobs& t : tokens) {
+      json top = json::array();
+      for (const TokenLogprob& a : t.top)
+        top.push_back({{"token", a.piece}, {"logprob", a.logprob}, {"bytes", bytes_of(a.piece)}});
+      content.push_back({{"token", t.piece}, {"logprob", t.logprob}, {"bytes", bytes_of(t.piece)}, {"top_logprobs", top}});
+    }
+    return {{"content", content}, {"refusal", nullptr}};
+  }
+  json pieces = json::array(), logprobs = json::array(), top = json::array(), offsets = json::array();
+  for (const TokenLogprobs& t : tokens) {
+    pieces.push_back(t.piece);
+    logprobs.push_back(t.logprob);
+    json alternatives = json::object();
+    for (const TokenLogprob& a : t.top) alternatives[a.piece] = a.logprob;
+    top.push_back(alternatives);
+    offsets.push_back(text_offset);
+    text_offset += t.piece.size();
+  }
+  return {{"tokens", pieces}, {"token_logprobs", logprobs}, {"top_logprobs", top}, {"text_offset", offsets}};
+}
+
+json completion_body(const ResponseMeta& m, const std::string& text, const std::string& finish_reason, const Usage& u,
+                     json logprobs) {
+  json choice = {{"index", 0}, {"finish_reason", finish_reason}, {"logprobs", std::move(logprobs)}};
   if (m.chat) choice["message"] = {{"role", "assistant"}, {"content", text}};
   else choice["text"] = text;
   json body = envelope(m, "chat.completion", std::move(choice));
@@ -49,8 +84,9 @@ json completion_body(const ResponseMeta& m, const std::string& text, const std::
   return body;
 }
 
-json chunk_body(const ResponseMeta& m, const std::string& text, bool first, const std::optional<std::string>& finish_reason) {
-  json choice = {{"index", 0}, {"logprobs", nullptr},
+json chunk_body(const ResponseMeta& m, const std::string& text, bool first, const std::optional<std::string>& finish_reason,
+                json logprobs) {
+  json choice = {{"index", 0}, {"logprobs", std::move(logprobs)},
                  {"finish_reason", finish_reason ? json(*finish_reason) : json(nullptr)}};
   if (m.chat) {
     json delta = json::object();

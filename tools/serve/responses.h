@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "chorus/model.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,13 +32,28 @@ ResponseMeta new_response_meta(const std::string& model, bool chat);
 // "max_tokens"/"context" → "length"; "cancelled" stays.
 std::string openai_finish_reason(const std::string& chorus_reason);
 
+// One generated token as a response reports its log-probability: its text,
+// and its most likely alternatives (most likely first).
+struct TokenLogprobs {
+  std::string piece;
+  float logprob = 0.0f;
+  std::vector<TokenLogprob> top;
+};
+
+// The choice's "logprobs" object for these tokens. Chat: {"content": [{token,
+// logprob, bytes, top_logprobs}], "refusal": null}. Completions: {tokens,
+// token_logprobs, top_logprobs (piece → logprob), text_offset}, the offsets
+// counted in bytes from `text_offset` (where these tokens' text begins).
+nlohmann::json logprobs_json(bool chat, const std::vector<TokenLogprobs>& tokens, size_t text_offset = 0);
+
 nlohmann::json usage_json(const Usage& usage);
+// `logprobs`: the choice's "logprobs" (null when not asked for).
 nlohmann::json completion_body(const ResponseMeta& meta, const std::string& text, const std::string& finish_reason,
-                               const Usage& usage);
+                               const Usage& usage, nlohmann::json logprobs = nullptr);
 // A chunk carrying `text` (chat: with role "assistant" when `first`), or the
 // last chunk when `finish_reason` is set.
 nlohmann::json chunk_body(const ResponseMeta& meta, const std::string& text, bool first,
-                          const std::optional<std::string>& finish_reason);
+                          const std::optional<std::string>& finish_reason, nlohmann::json logprobs = nullptr);
 // The closing chunk of stream_options.include_usage: no choices, the usage.
 nlohmann::json usage_chunk_body(const ResponseMeta& meta, const Usage& usage);
 
