@@ -173,6 +173,7 @@ AskResult Composer::ask(const std::string& question, const AskParams& params) {
   graph::validate_plan(plan, s.vocabulary);
 
   graph::ExecutorOptions options;
+  options.cancel = params.cancel;
   options.on_failure = params.skip_failed_dependants ? graph::FailurePolicy::kSkipDependants
                                                      : graph::FailurePolicy::kMarker;
   bool streaming = static_cast<bool>(params.on_final_token);

@@ -110,7 +110,16 @@ std::vector<NodeRun> EngineBackend::run_batch(const std::string& expert, const s
       ids.push_back(-1);
     }
   }
-  rt.engine->run_until_idle(pinned.weights());
+  // Step by step, so that a job's cancel flag stops its request between steps.
+  std::vector<bool> cancelled(jobs.size(), false);
+  while (!rt.engine->idle()) {
+    for (size_t k = 0; k < jobs.size(); ++k)
+      if (ids[k] >= 0 && !cancelled[k] && jobs[k].cancel && jobs[k].cancel->load()) {
+        rt.engine->cancel(ids[k]);
+        cancelled[k] = true;
+      }
+    rt.engine->step(pinned.weights());
+  }
 
   std::vector<NodeRun> runs;
   for (size_t k = 0; k < jobs.size(); ++k) {

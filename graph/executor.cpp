@@ -133,10 +133,14 @@ class PlanRun {
     if (!d.refused) r.expert = d.expert;
   }
 
-  // Renders a ready node's prompt; false when a failed dependency skips it.
+  // Renders a ready node's prompt; false when a failed dependency or a cancel skips it.
   bool prepare(size_t i) {
     const PlanNode& n = plan_.nodes[i];
     NodeResult& r = result_.nodes[i];
+    if (options_.cancel && options_.cancel->load()) {
+      finish(i, NodeStatus::kSkipped, "", "cancelled");
+      return false;
+    }
     for (const std::string& d : n.deps) {
       const NodeResult& dep = result_.nodes[index_of(d)];
       if (dep.status != NodeStatus::kDone && options_.on_failure == FailurePolicy::kSkipDependants) {
@@ -164,6 +168,7 @@ class PlanRun {
     std::vector<NodeJob> jobs;
     for (size_t i : nodes) {
       jobs.push_back(NodeJob{plan_.nodes[i].id, result_.nodes[i].prompt, plan_.nodes[i].generation});
+      jobs.back().cancel = options_.cancel;
       if (options_.on_piece)
         jobs.back().on_piece = [this, id = plan_.nodes[i].id](const std::string& piece) { options_.on_piece(id, piece); };
     }

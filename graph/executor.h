@@ -7,6 +7,8 @@
 // in place of its output.
 #pragma once
 
+#include <atomic>
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -38,6 +40,9 @@ struct ExecutorOptions {
   bool sequential = false;
   // Streams every node's generated pieces as they come, on the caller's thread; may be empty.
   std::function<void(const std::string& node_id, const std::string& piece)> on_piece;
+  // Once set (by another thread), the running nodes stop between decode steps
+  // (failed: "cancelled") and the nodes not started yet are skipped; may be null.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 enum class NodeStatus { kDone, kFailed, kSkipped };

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,8 @@ struct NodeJob {
   std::shared_ptr<const runtime::Grammar> grammar = nullptr;  // constrains the output (the planner's plan), or null
   // Receives each generated piece as it comes (streaming), on the thread that called run_batch; may be empty.
   std::function<void(const std::string& piece)> on_piece;
+  // Once set, the node stops generating (its run fails: "cancelled"); may be null.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct NodeRun {

@@ -2,6 +2,7 @@
 // experts whose weights do not fit the resident budget together take turns
 // (hot swap) instead of failing, each answer equals its solo answer, and no
 // pin or KV block is left behind. And the same on a real chat model.
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -76,6 +77,47 @@ TEST(ApiComposer, TwoExpertsThatDoNotFitTogetherTakeTurnsAndAnswerAsAlone) {
   }
   ASSERT_EQ(m.tiers.size(), 2u);
   EXPECT_LE(m.tiers[0].used_bytes, m.tiers[0].budget_bytes);
+}
+
+// A cancel flag set while a node streams: it stops between decode steps; set
+// before, no node runs; either way the answer is not ok and says why.
+TEST(ApiComposer, AskStopsWhenCancelled) {
+  const std::string dir = chorus::test::temp_dir("api_composer_cancel");
+  const std::string story = dir + "/story.json", chain = dir + "/chain.json";
+  std::ofstream(story) << R"({"nodes": [
+    {"id": "story", "prompt": "Once upon a time", "expert": "stories", "generation": {"max_tokens": 200, "temperature": 0}}]})";
+  std::ofstream(chain) << R"({"nodes": [
+    {"id": "story", "prompt": "Once upon a time", "expert": "stories", "generation": {"max_tokens": 200, "temperature": 0}},
+    {"id": "dream", "prompt": "{{node:story}}", "expert": "dreams", "deps": ["story"]}]})";
+  Composer composer = Composer::open(tight_config());
+  chorus::AskParams params;
+  params.plan_path = story;
+  const chorus::AskResult full = composer.ask("", params);
+  ASSERT_TRUE(full.ok);
+  ASSERT_GT(full.nodes[0].generated_tokens, 20);
+
+  std::atomic<bool> cancel{false};
+  int pieces = 0;
+  params.cancel = &cancel;
+  params.on_final_token = [&](const chorus::TokenEvent&) {
+    if (++pieces == 5) cancel = true;
+    return true;
+  };
+  const chorus::AskResult stopped = composer.ask("", params);
+  EXPECT_FALSE(stopped.ok);
+  EXPECT_EQ(stopped.nodes[0].status, "failed");
+  EXPECT_NE(stopped.nodes[0].error.find("cancelled"), std::string::npos) << stopped.nodes[0].error;
+  EXPECT_GE(stopped.nodes[0].generated_tokens, 5);
+  EXPECT_LT(stopped.nodes[0].generated_tokens, full.nodes[0].generated_tokens);
+
+  params.plan_path = chain;
+  params.on_final_token = nullptr;
+  const chorus::AskResult none = composer.ask("", params);
+  EXPECT_FALSE(none.ok);
+  for (const auto& n : none.nodes) {
+    EXPECT_EQ(n.status, "skipped") << n.id;
+    EXPECT_EQ(n.error, "cancelled") << n.id;
+  }
 }
 
 TEST(ApiComposer, TokenizesAsItsExpertsModelWithoutLoadingWeights) {

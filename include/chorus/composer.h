@@ -8,6 +8,7 @@
 // requests wait for it. `ask` may run while `generate` calls do.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -46,6 +47,9 @@ struct AskParams {
   // (TokenEvent::token is -1: a composition streams text); false stops the
   // streaming, not the answer.
   TokenCallback on_final_token;
+  // Once set (from any thread), the running nodes stop between decode steps and
+  // the others are skipped: the result is not ok, its nodes say "cancelled".
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct NodeOutcome {

@@ -220,7 +220,7 @@ void composition_completion(ServeContext& ctx, const httplib::Request& req, http
   if (!r.stream) {
     Cancel cancel(ctx, req);
     AskParams params;
-    params.on_final_token = [&](const TokenEvent&) { return !cancel.flag.load(); };
+    params.cancel = &cancel.flag;
     AskResult a;
     try {
       a = ctx.backend.ask(question, params);
@@ -228,6 +228,7 @@ void composition_completion(ServeContext& ctx, const httplib::Request& req, http
       throw api_error_from(e);
     }
     finish_counts(ctx, cancel, usage_of(a));
+    if (cancel.client_gone()) return reply_error(res, ApiError(499, "the client closed the connection", "", "cancelled"));
     json body = completion_body(meta, a.answer, "stop", usage_of(a));
     body["chorus"] = composition_extension(a);
     reply_json(res, body);
@@ -239,7 +240,8 @@ void composition_completion(ServeContext& ctx, const httplib::Request& req, http
     Cancel cancel(ctx, req);
     ChunkStream stream(sink, job->meta);
     AskParams params;
-    params.on_final_token = [&](const TokenEvent& e) { return !cancel.flag.load() && stream.text(e.piece); };
+    params.cancel = &cancel.flag;
+    params.on_final_token = [&](const TokenEvent& e) { return stream.text(e.piece); };
     try {
       const AskResult a = ctx.backend.ask(question, params);
       if (!stream.streamed_any()) stream.text(a.answer);  // a final node that runs no model (a join)
