@@ -501,7 +501,7 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsQ8x8& x, int6
         dot = _mm256_add_epi32(dot, _mm256_madd_epi16(pairs, pair_weights));
       }
       if constexpr (Q::kOffset != 0)
-        dot = _mm256_add_epi32(dot, _mm256_mullo_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(x.sum + 8 * b)),
+        dot = _mm256_add_epi32(dot, _mm256_mullo_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.sum + 8 * b)),
                                                        _mm256_set1_epi32(Q::kOffset)));
       const __m256 scale_xd = _mm256_mul_ps(_mm256_set1_ps(scale[k]), _mm256_loadu_ps(x.d + 8 * b));
       acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale_xd, acc[k]);
