@@ -72,8 +72,10 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
       quantize_activation_row(path, x + t * cols, cols, xq16, t * nb);
   };
   bool quantized = false;  // some output reads the quantized activations
-  // Groups of 8 tokens the int8 kernels take at once, interleaved after quantizing.
+  // Groups of 8 tokens the int8 kernels of some types take at once; when some
+  // output's kernel does, interleaved once after quantizing.
   const int64_t n_groups = precision == ActivationPrecision::kInt8 ? n_tokens / 8 : 0;
+  bool grouped = false;
   // Each output's kernel and arguments, and the first chunk of its rows in
   // the team's shared count of chunks.
   std::array<MatmulArgs, kMaxOutputs> args;
@@ -85,18 +87,20 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
     const WeightMatrix& w = *o.w;
     const bool reads_quantized = takes_integer_activations(w.type) && precision != ActivationPrecision::kF32;
     if (reads_quantized && !quantized) {
-      if (precision == ActivationPrecision::kInt8) {
+      if (precision == ActivationPrecision::kInt8)
         xq8.resize(n_tokens * nb);
-        xq8x8.resize(n_groups, nb);
-      } else {
+      else
         xq16.resize(n_tokens * nb);
-      }
     }
     quantized = quantized || reads_quantized;
     args[n] = MatmulArgs{w, x, {}, {}, n_tokens, o.y};
     if (reads_quantized && precision == ActivationPrecision::kInt8) {
       args[n].xq = xq8.view();
-      if (n_groups > 0) args[n].xq8x8 = xq8x8.view();
+      if (n_groups > 0 && takes_eight_token_groups(path, w.type)) {
+        if (!grouped) xq8x8.resize(n_groups, nb);
+        grouped = true;
+        args[n].xq8x8 = xq8x8.view();
+      }
     }
     if (reads_quantized && precision == ActivationPrecision::kInt16) args[n].xq16 = xq16.view();
     fns[n] = rows_fn(path, w.type, precision);
@@ -113,7 +117,7 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
     if (quantized && n_tokens > kSerialQuantizeMaxTokens) {
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < n_tokens; ++t) quantize_token(t);
-      if (n_groups > 0) {
+      if (grouped) {
 #pragma omp for schedule(static)
         for (int64_t g = 0; g < n_groups; ++g) xq8x8.interleave(xq8.view(), nb, g);
       }

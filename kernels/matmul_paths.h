@@ -21,8 +21,9 @@ struct MatmulArgs {
   ActivationsQ16 xq16;
   int64_t n_tokens;
   float* y;                      // n_tokens rows of w.rows floats
-  // With xq and 8 tokens or more: the first n_tokens / 8 groups of 8 tokens
-  // again, interleaved (groups of w.cols / 32 blocks); else all null.
+  // With xq, 8 tokens or more and takes_eight_token_groups(): the first
+  // n_tokens / 8 groups of 8 tokens again, interleaved (groups of w.cols / 32
+  // blocks); else all null.
   ActivationsQ8x8 xq8x8 = {};
 
   // xq or xq16, by the quants' type.
@@ -40,6 +41,13 @@ using MatmulRowsFn = void (*)(const MatmulArgs& args, int64_t row_begin, int64_t
 // integer activations (int8 or 16-bit): their dot products are integer per
 // block, scaled per block. With f32 activations they widen the weights instead.
 bool takes_integer_activations(GgmlType type);
+
+// Whether the path's int8 kernel for the type takes groups of 8 tokens at once
+// (MatmulArgs::xq8x8): the SIMD paths for the 4- to 6-bit types. Not q8_0:
+// with one chunk per madd (and a sign per chunk) its eight-token tile measured
+// slower than the one-token tile (2048², 8 tokens, one core: 64 against 74
+// GFLOP/s), where the others gain 16-30 % (docs/kernels.md).
+bool takes_eight_token_groups(KernelPath path, GgmlType type);
 
 // Each path's kernel for a weight type and activation precision (which
 // matters only for the types of takes_integer_activations()); null when the

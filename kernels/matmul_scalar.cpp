@@ -146,13 +146,17 @@ MatmulRowsFn integer_activation_rows(GgmlType type) {
 
 bool takes_integer_activations(GgmlType type) { return integer_activation_rows<BlockQuantsQ8>(type) != nullptr; }
 
+bool takes_eight_token_groups(KernelPath path, GgmlType type) {
+  return path != KernelPath::kScalar && takes_integer_activations(type) && type != GgmlType::Q8_0;
+}
+
 MatmulRowsFn matmul_rows_scalar(GgmlType type, ActivationPrecision activations) {
-  if (takes_integer_activations(type) && activations == ActivationPrecision::kInt8)
-    return integer_activation_rows<BlockQuantsQ8>(type);
-  if (takes_integer_activations(type) && activations == ActivationPrecision::kInt16)
-    return integer_activation_rows<BlockQuantsQ16>(type);
+  MatmulRowsFn fn = nullptr;
+  if (activations == ActivationPrecision::kInt8) fn = integer_activation_rows<BlockQuantsQ8>(type);
+  if (activations == ActivationPrecision::kInt16) fn = integer_activation_rows<BlockQuantsQ16>(type);
   // Float weights, and quantized weights with f32 activations.
-  return can_dequantize(type) ? rows_dequantized : nullptr;
+  if (!fn && can_dequantize(type)) fn = rows_dequantized;
+  return fn;
 }
 
 }  // namespace chorus::kernels

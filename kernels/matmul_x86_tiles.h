@@ -322,6 +322,13 @@ __m256i sum_halves(__m256i lo, __m256i hi) {
 //
 // int8 activations: maddubs (or VNNI, by Dot) with the sub-scales as madd's
 // pair weights.
+// A sub-block's quants as maddubs takes them: unsigned, signed ones as |q|
+// (the activations then take q's sign).
+template <class Q>
+__m256i unsigned_quants(const SubBlock& sb) {
+  return Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
+}
+
 template <class Dot>
 struct Int8Dots {
   using Quants = BlockQuantsQ8;
@@ -330,7 +337,7 @@ struct Int8Dots {
   };
   template <class Q>
   static Weights prepare(const SubBlock& sb) {
-    return {Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q, sb.q,
+    return {unsigned_quants<Q>(sb), sb.q,
             _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
                              _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])))};
   }
@@ -477,10 +484,9 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsQ8x8& x, int6
       if (sub == 0) prefetch_next_tile<1>(w + blk, n_sub / kSub);
       SubBlock sb;
       Q::unpack(w[blk], scales, sub, sb);
-      // The quants as maddubs wants them (unsigned; signed ones as |q|, the
-      // activations then taking q's sign), stored to be broadcast 4 at a time.
+      // The quants as maddubs takes them, and their signs, stored to be broadcast 4 at a time.
       alignas(32) int32_t q_unsigned[8], q_signs[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(q_unsigned), Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(q_unsigned), unsigned_quants<Q>(sb));
       if constexpr (Q::kSigned) _mm256_store_si256(reinterpret_cast<__m256i*>(q_signs), sb.q);
       // Read back from memory (vpbroadcastd from memory is a load, no shuffle
       // uop): without this GCC extracts each chunk from the register by shifts.
@@ -523,13 +529,11 @@ void rows_integer(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   const int64_t n_sub = a.w.cols / 32, blocks_per_row = a.w.cols / Q::kBlockElems, stride = a.w.rows;
   const auto* base = static_cast<const Block*>(a.w.data);
   auto row_ptr = [&](int64_t o) { return base + o * blocks_per_row; };
-  // Int8 activations in groups of 8 tokens (batched decode, prefill): the
-  // eight-token tile, a group at a time over the rows (they stay in L1/L2).
-  // Not for q8_0: with one chunk per madd (and a sign per chunk) it measured
-  // slower than integer_tile (2048², 8 tokens, one core: 64 against 74
-  // GFLOP/s), where the 4-bit to 6-bit types gain 16-30 % (docs/kernels.md).
+  // Int8 activations in groups of 8 tokens (batched decode, prefill; the
+  // types of takes_eight_token_groups()): the eight-token tile, a group at a
+  // time over the rows (they stay in L1/L2).
   int64_t t_begin = 0;
-  if constexpr (std::is_same_v<typename Dots::Quants, BlockQuantsQ8> && Q::kChunksPerMadd > 1) {
+  if constexpr (std::is_same_v<typename Dots::Quants, BlockQuantsQ8>) {
     if (a.xq8x8.qs) {
       for (int64_t g = 0; g < a.n_tokens / 8; ++g) {
         const ActivationsQ8x8 xg = a.xq8x8.group(g, n_sub);

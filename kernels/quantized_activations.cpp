@@ -116,6 +116,11 @@ void quantize_activation_row(KernelPath path, const float* x, int64_t n, Activat
   quantize_row(path, x, n, y, first_block);
 }
 
+void quantize_activation_row(KernelPath path, const float* x, int64_t n, ActivationsQ16Buffer& y,
+                             int64_t first_block) {
+  quantize_row(path, x, n, y, first_block);
+}
+
 void ActivationsQ8x8Buffer::interleave(const ActivationsQ8& x, int64_t n_blocks, int64_t g) {
   const size_t base = static_cast<size_t>(g * n_blocks);
   for (int64_t b = 0; b < n_blocks; ++b) {
@@ -128,10 +133,6 @@ void ActivationsQ8x8Buffer::interleave(const ActivationsQ8& x, int64_t n_blocks,
       d_sum_[8 * (base + b) + t] = x.d_sum[i];
     }
   }
-}
-void quantize_activation_row(KernelPath path, const float* x, int64_t n, ActivationsQ16Buffer& y,
-                             int64_t first_block) {
-  quantize_row(path, x, n, y, first_block);
 }
 
 }  // namespace chorus::kernels

@@ -1,6 +1,6 @@
 // Activations quantized in blocks of 32, once per matmul call, so the
 // quantized-weight kernels can use integer dot products: int8 (maddubs / VNNI,
-// as llama.cpp) or 16-bit (madd: 256 times finer, for the exact mode).
+// as llama.cpp) or 16-bit (madd: a 129 times finer step, for the fast exact mode).
 // Internal to kernels/ (and its tests).
 #pragma once
 
