@@ -110,14 +110,11 @@ std::vector<NodeRun> EngineBackend::run_batch(const std::string& expert, const s
       ids.push_back(-1);
     }
   }
-  // Step by step, so that a job's cancel flag stops its request between steps.
-  std::vector<bool> cancelled(jobs.size(), false);
+  // Step by step, so that a job's cancel flag stops its request between steps
+  // (cancelling a request that has finished does nothing).
   while (!rt.engine->idle()) {
     for (size_t k = 0; k < jobs.size(); ++k)
-      if (ids[k] >= 0 && !cancelled[k] && jobs[k].cancel && jobs[k].cancel->load()) {
-        rt.engine->cancel(ids[k]);
-        cancelled[k] = true;
-      }
+      if (ids[k] >= 0 && jobs[k].cancel && jobs[k].cancel->load()) rt.engine->cancel(ids[k]);
     rt.engine->step(pinned.weights());
   }
 
