@@ -154,9 +154,11 @@ CompletionRequest parse_completion_request(const std::string& body, bool chat) {
   json j = json::parse(body, limit_depth, /*allow_exceptions=*/false);
   if (j.is_discarded()) throw ApiError(400, "the request body is not valid JSON", "", "invalid_json");
   if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object", "", "invalid_json");
-  for_each_field(j, "", {chat ? "messages" : "prompt", "model", "max_tokens", "max_completion_tokens", "temperature",
-                         "top_p", "seed", "stop", "stream", "stream_options", "response_format", "n", "user",
-                         "logprobs", chat ? "top_logprobs" : "logprobs"});
+  std::vector<std::string> fields = {chat ? "messages" : "prompt", "model", "max_tokens", "max_completion_tokens",
+                                     "temperature", "top_p", "seed", "stop", "stream", "stream_options",
+                                     "response_format", "n", "user", "logprobs"};
+  if (chat) fields.push_back("top_logprobs");
+  for_each_field(j, "", fields);
 
   CompletionRequest r;
   r.chat = chat;

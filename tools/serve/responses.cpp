@@ -38,10 +38,6 @@ json envelope(const ResponseMeta& m, const char* chat_object, json choice) {
           {"model", m.model}, {"choices", json::array({std::move(choice)})}};
 }
 
-}  // namespace
-
-namespace {
-
 json bytes_of(const std::string& piece) {
   json bytes = json::array();
   for (const char c : piece) bytes.push_back(static_cast<unsigned char>(c));
