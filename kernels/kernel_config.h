@@ -13,8 +13,8 @@ namespace chorus::kernels {
 // How activations meet quantized weights (q8_0, q4_0, q4_1, ...): kept in f32
 // against dequantized weight rows (matches an f32 reference to rounding);
 // quantized to 16-bit blocks for integer dot products (the fast exact mode:
-// an element moves by at most 1/32766 of its block's largest, logits by about
-// 1e-3, docs/kernels.md); or to int8 blocks (fastest; what llama.cpp does, but
+// an element moves by at most 1/32766 of its block's largest; measured, logits
+// within 4.4e-4 of the row's largest, docs/kernels.md); or to int8 blocks (fastest; what llama.cpp does, but
 // an activation outlier coarsens its whole block: on SmolLM2-135M it moves
 // logits by up to ~2 and can flip a greedy choice).
 enum class ActivationPrecision { kInt8, kF32, kInt16 };

@@ -19,7 +19,7 @@ void add_runtime_flags(CLI::App* cmd, RuntimeFlags& f) {
       ->check(CLI::IsMember({"avx512", "avx2", "scalar"}));
   cmd->add_option("--activations", f.activations,
                   "How activations meet quantized weights: f32 (exact, default), int16 (16-bit integer dot "
-                  "products: logits within ~1e-3 of f32, faster) or int8 (fastest, coarser; env CHORUS_ACTIVATIONS)")
+                  "products: logits within 5e-4 of the largest, faster) or int8 (fastest, coarser; env CHORUS_ACTIVATIONS)")
       ->check(CLI::IsMember({"f32", "int16", "int8"}));
   cmd->add_option("--dtype", f.dtype,
                   "Convert f32/f16/bf16 weight matrices to this type on load (quantize on load): f32, f16, bf16, q8_0, "

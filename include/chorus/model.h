@@ -31,7 +31,7 @@ namespace chorus {
 struct ModelOptions {
   int32_t threads = 0;           // OpenMP threads of the forward pass; 0 = all cores
   std::string kernel_path;       // "avx512" | "avx2" | "scalar"; "" = the best this CPU runs
-  std::string activations;       // "f32" (exact, the default) | "int16" (16-bit integer dot products: within ~1e-3 of f32, faster) | "int8" (fastest, coarser)
+  std::string activations;       // "f32" (exact, the default) | "int16" (16-bit integer dot products: logits within 5e-4 of the largest, faster) | "int8" (fastest, coarser)
   std::string dtype;             // "" = the file's weight types; "q8_0", "q4_0", ... = quantize f32/f16 on load
   std::string tokenizer;         // llama2.c tokenizer.bin; "" = the GGUF's vocabulary or one found beside the file
   int32_t context = 0;           // positions per sequence (prompt + answer); 0 = min(the model's, 4096);
