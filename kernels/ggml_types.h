@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace chorus::kernels {
 
@@ -53,6 +54,23 @@ inline void k_quant_scale_min(int j, const uint8_t* scales, uint8_t* scale, uint
     *scale = (scales[j + 4] & 0x0F) | ((scales[j - 4] >> 6) << 4);
     *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
   }
+}
+
+// All 8 scales and mins at once, four bytes per 32-bit operation: the same
+// values as k_quant_scale_min(0..7), for kernels that decode a block's scales
+// once per row (an eighth of the scalar work).
+inline void k_quant_scales_mins(const uint8_t* scales, uint8_t scale[8], uint8_t min[8]) {
+  uint32_t a, b, c;
+  std::memcpy(&a, scales, 4);
+  std::memcpy(&b, scales + 4, 4);
+  std::memcpy(&c, scales + 8, 4);
+  const uint32_t low6 = 0x3F3F3F3Fu, low4 = 0x0F0F0F0Fu, top2 = 0x30303030u;
+  const uint32_t sc_lo = a & low6, sc_hi = (c & low4) | ((a >> 2) & top2);
+  const uint32_t m_lo = b & low6, m_hi = ((c >> 4) & low4) | ((b >> 2) & top2);
+  std::memcpy(scale, &sc_lo, 4);
+  std::memcpy(scale + 4, &sc_hi, 4);
+  std::memcpy(min, &m_lo, 4);
+  std::memcpy(min + 4, &m_hi, 4);
 }
 
 }  // namespace chorus::kernels

@@ -61,17 +61,23 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
   thread_local ActivationsQ8Buffer scratch8;
   thread_local ActivationsQ16Buffer scratch16;
   thread_local ActivationsQ8x8Buffer scratch8x8;
+  thread_local LaneOrderActivationsBuffer scratch_lanes;
   ActivationsQ8Buffer& xq8 = scratch8;
   ActivationsQ16Buffer& xq16 = scratch16;
   ActivationsQ8x8Buffer& xq8x8 = scratch8x8;
+  LaneOrderActivationsBuffer& x_lanes = scratch_lanes;
   const ActivationPrecision precision = config.activations;
+  // Quantizes token t, or with f32 activations puts it in lane order.
   auto quantize_token = [&](int64_t t) {
     if (precision == ActivationPrecision::kInt8)
       quantize_activation_row(path, x + t * cols, cols, xq8, t * nb);
-    else
+    else if (precision == ActivationPrecision::kInt16)
       quantize_activation_row(path, x + t * cols, cols, xq16, t * nb);
+    else
+      x_lanes.fill_token(x + t * cols, cols, t);
   };
-  bool quantized = false;  // some output reads the quantized activations
+  // Some output reads the quantized (or lane-order) activations.
+  bool quantized = false;
   // Groups of 8 tokens the int8 kernels of some types take at once; when some
   // output's kernel does, interleaved once after quantizing.
   const int64_t n_groups = precision == ActivationPrecision::kInt8 ? n_tokens / 8 : 0;
@@ -85,12 +91,15 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
   int64_t work = 0;
   for (const MatmulOutput& o : outs) {
     const WeightMatrix& w = *o.w;
-    const bool reads_quantized = takes_integer_activations(w.type) && precision != ActivationPrecision::kF32;
+    const bool reads_quantized = precision == ActivationPrecision::kF32 ? takes_lane_order_activations(path, w.type)
+                                                                        : takes_integer_activations(w.type);
     if (reads_quantized && !quantized) {
       if (precision == ActivationPrecision::kInt8)
         xq8.resize(n_tokens * nb);
-      else
+      else if (precision == ActivationPrecision::kInt16)
         xq16.resize(n_tokens * nb);
+      else
+        x_lanes.resize(n_tokens * nb);
     }
     quantized = quantized || reads_quantized;
     args[n] = MatmulArgs{w, x, {}, {}, n_tokens, o.y};
@@ -103,6 +112,7 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
       }
     }
     if (reads_quantized && precision == ActivationPrecision::kInt16) args[n].xq16 = xq16.view();
+    if (reads_quantized && precision == ActivationPrecision::kF32) args[n].x_lanes = x_lanes.view();
     fns[n] = rows_fn(path, w.type, precision);
     first_chunk[n + 1] = first_chunk[n] + (w.rows + kRowChunk - 1) / kRowChunk;
     work += w.rows * w.cols * n_tokens;

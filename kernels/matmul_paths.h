@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/lane_order_activations.h"
 #include "kernels/quantized_activations.h"
 #include "kernels/matmul.h"
 
@@ -25,6 +26,9 @@ struct MatmulArgs {
   // n_tokens / 8 groups of 8 tokens again, interleaved (groups of w.cols / 32
   // blocks); else all null.
   ActivationsQ8x8 xq8x8 = {};
+  // With f32 activations and takes_lane_order_activations(): x again, in the
+  // order the SIMD tiles unpack weights, with each block's sums; else null.
+  LaneOrderActivations x_lanes = {};
 
   // xq or xq16, by the quants' type.
   template <class Quants>
@@ -48,6 +52,11 @@ bool takes_integer_activations(GgmlType type);
 // slower than the one-token tile (2048², 8 tokens, one core: 64 against 74
 // GFLOP/s), where the others gain 16-30 % (docs/kernels.md).
 bool takes_eight_token_groups(KernelPath path, GgmlType type);
+
+// Whether the path's f32-activation kernel for the type reads
+// MatmulArgs::x_lanes: the SIMD paths for the types of
+// takes_integer_activations().
+bool takes_lane_order_activations(KernelPath path, GgmlType type);
 
 // Each path's kernel for a weight type and activation precision (which
 // matters only for the types of takes_integer_activations()); null when the

@@ -150,6 +150,10 @@ bool takes_eight_token_groups(KernelPath path, GgmlType type) {
   return path != KernelPath::kScalar && takes_integer_activations(type) && type != GgmlType::Q8_0;
 }
 
+bool takes_lane_order_activations(KernelPath path, GgmlType type) {
+  return path != KernelPath::kScalar && takes_integer_activations(type);
+}
+
 MatmulRowsFn matmul_rows_scalar(GgmlType type, ActivationPrecision activations) {
   MatmulRowsFn fn = nullptr;
   if (activations == ActivationPrecision::kInt8) fn = integer_activation_rows<BlockQuantsQ8>(type);

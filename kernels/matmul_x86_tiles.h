@@ -205,7 +205,7 @@ template <class Block>
 void decode_k_scales(const Block& blk, KScalesMins& k) {
   k.d = half_to_float(blk.d);
   k.dmin = half_to_float(blk.dmin);
-  for (int j = 0; j < 8; ++j) k_quant_scale_min(j, blk.scales, &k.sc[j], &k.m[j]);
+  k_quant_scales_mins(blk.scales, k.sc, k.m);
 }
 struct Q4_K {
   using Block = BlockQ4_K;
@@ -573,102 +573,135 @@ MatmulRowsFn integer_rows(GgmlType type) {
 
 // ---- the same weight types against f32 activations ----------------------------
 //
-// Per 32-element sub-block the quants are widened straight from memory to 4×8
-// floats q_f (k-quant sub-scales multiplied in where they vary inside the
-// sub-block), so that w = scale·q_f + bias; then per token
-//   acc += scale·(Σ q_f·x) + bias·(Σ x)
-// with Σx kept as a vector (the lanes are summed once, at the end).
-
-// Bytes p[0..7] as 8 i32 lanes.
-__m256i widen8(const uint8_t* p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
-__m256i widen8(const int8_t* p) { return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
-__m256 to_float(__m256i v) { return _mm256_cvtepi32_ps(v); }
-// Lane i = 16 where bit i of `bits` is set, else 0 (the 5th bit of 5-bit quants).
-__m256i bits_as_16(uint32_t bits) {
-  const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-  const __m256i set = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int>(bits)), lane_bit), lane_bit);
-  return _mm256_and_si256(set, _mm256_set1_epi32(16));
-}
+// Per 32-element sub-block the quants are unpacked into 32 bytes in element
+// order (as for the int8 tiles), then widened to 4×8 floats q_f by in-lane
+// unpacks, in lane order (lane_order_activations.h: the activations come in
+// that order too). The widening is exact and folds in the type's offset: each
+// dword gets 0x4B00 as its high word, which makes it the float 2^23 + q, and
+// subtracting 2^23 − offset leaves q + offset (signed quants go in as q + 128).
+// So w = scale·q_f + min, and per token
+//   acc += scale·(Σ q_f·x) + min·(Σ x)
+// the min term only for the types that have one, with Σx per block and lane
+// from the lane-order activations (the lanes are summed once, at the end).
+// q6_K, whose sub-scale changes every 16 elements, scales the products of its
+// two halves apart: lanes 0-3 of each vector are elements 0-15, lanes 4-7
+// elements 16-31 (lane order), so each half is a blend of the two scales.
 
 struct FloatQuants {
-  __m256 q[4];  // elements 8g .. 8g+7 in q[g]
-  float scale, bias;
+  __m256 q[4];       // lane order
+  __m256 scale, min; // per lane: q6_K's lanes 4-7 (elements 16-31) take their own scale
 };
 
-// Element j of a 32-block: low nibble of qs[j] (j < 16), high nibble of qs[j-16].
-void nibbles_as_float(const uint8_t* qs, FloatQuants& f) {
-  for (int h = 0; h < 2; ++h) {
-    const __m256i v = widen8(qs + 8 * h);
-    f.q[h] = to_float(_mm256_and_si256(v, _mm256_set1_epi32(0x0F)));
-    f.q[h + 2] = to_float(_mm256_srli_epi32(v, 4));
-  }
+// A row's per-block scales as the f32 tile takes them: for the 32-element
+// types none (float_quants reads the block's d and m); for k-quants every
+// sub-block's scale·d (and -min·dmin) as floats, decoded once per block and row
+// and broadcast from memory per sub-block.
+template <class Q>
+struct FloatScalesOf {
+  using type = NoScales;
+};
+struct KFloatScales {
+  alignas(32) float scale[8];
+  alignas(32) float min[8];
+};
+struct Q6_KFloatScales {
+  alignas(32) float scale[16];  // one per 16 elements
+};
+template <>
+struct FloatScalesOf<Q4_K> {
+  using type = KFloatScales;
+};
+template <>
+struct FloatScalesOf<Q5_K> {
+  using type = KFloatScales;
+};
+template <>
+struct FloatScalesOf<Q6_K> {
+  using type = Q6_KFloatScales;
+};
+
+__m256 u8_as_float(__m128i eight) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(eight)); }
+__m256 s8_as_float(__m128i eight) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(eight)); }
+
+template <class Block>
+void decode_k_float_scales(const Block& blk, KFloatScales& f) {
+  alignas(8) uint8_t sc[8], m[8];
+  k_quant_scales_mins(blk.scales, sc, m);
+  _mm256_store_ps(f.scale, _mm256_mul_ps(_mm256_set1_ps(half_to_float(blk.d)),
+                                         u8_as_float(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc)))));
+  _mm256_store_ps(f.min, _mm256_mul_ps(_mm256_set1_ps(-half_to_float(blk.dmin)),
+                                       u8_as_float(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(m)))));
 }
-void nibbles_with_fifth_bit_as_float(const uint8_t* qs, const uint8_t* qh_bytes, FloatQuants& f) {
-  uint32_t qh;
-  std::memcpy(&qh, qh_bytes, 4);
-  for (int h = 0; h < 2; ++h) {
-    const __m256i v = widen8(qs + 8 * h);
-    f.q[h] = to_float(_mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi32(0x0F)), bits_as_16(qh >> (8 * h))));
-    f.q[h + 2] = to_float(_mm256_or_si256(_mm256_srli_epi32(v, 4), bits_as_16(qh >> (16 + 8 * h))));
-  }
+template <class Block>
+void decode_float_scales(const Block&, NoScales&) {}
+void decode_float_scales(const BlockQ4_K& blk, KFloatScales& f) { decode_k_float_scales(blk, f); }
+void decode_float_scales(const BlockQ5_K& blk, KFloatScales& f) { decode_k_float_scales(blk, f); }
+void decode_float_scales(const BlockQ6_K& blk, Q6_KFloatScales& f) {
+  const __m256 d = _mm256_set1_ps(half_to_float(blk.d));
+  const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales));
+  // (int8 scale)·d: 8 bits by 11, exact in f32.
+  _mm256_store_ps(f.scale, _mm256_mul_ps(d, s8_as_float(sc)));
+  _mm256_store_ps(f.scale + 8, _mm256_mul_ps(d, s8_as_float(_mm_srli_si128(sc, 8))));
+}
+
+// Sub-block `sub`'s quants plus Q's offset as 4×8 floats in lane order (exact).
+template <class Q>
+void quants_as_float(const typename Q::Block& blk, int sub, FloatQuants& f) {
+  SubBlock sb;
+  Q::unpack(blk, typename Q::Scales{}, sub, sb);
+  const __m256i u = Q::kSigned ? _mm256_xor_si256(sb.q, _mm256_set1_epi8(static_cast<char>(0x80))) : sb.q;
+  constexpr float kMagic = 8388608.0f;  // 2^23: an integer below it fills the mantissa exactly
+  const __m256 shift = _mm256_set1_ps(Q::kSigned ? kMagic + 128.0f : kMagic - static_cast<float>(Q::kOffset));
+  const __m256i zero = _mm256_setzero_si256(), exponent = _mm256_set1_epi16(0x4B00);
+  const __m256i lo = _mm256_unpacklo_epi8(u, zero), hi = _mm256_unpackhi_epi8(u, zero);
+  auto as_float = [&](__m256i words) { return _mm256_sub_ps(_mm256_castsi256_ps(words), shift); };
+  f.q[0] = as_float(_mm256_unpacklo_epi16(lo, exponent));
+  f.q[1] = as_float(_mm256_unpackhi_epi16(lo, exponent));
+  f.q[2] = as_float(_mm256_unpacklo_epi16(hi, exponent));
+  f.q[3] = as_float(_mm256_unpackhi_epi16(hi, exponent));
+}
+
+// Lanes 0-3 a, lanes 4-7 b, each broadcast from memory.
+__m256 halves(const float* a, const float* b) {
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_broadcast_ss(a)), _mm_broadcast_ss(b), 1);
 }
 
 void float_quants(const BlockQ8_0& blk, const NoScales&, int, FloatQuants& f) {
-  for (int g = 0; g < 4; ++g) f.q[g] = to_float(widen8(blk.qs + 8 * g));
-  f.scale = half_to_float(blk.d), f.bias = 0.0f;
+  quants_as_float<Q8_0>(blk, 0, f);
+  f.scale = _mm256_set1_ps(half_to_float(blk.d));
 }
 void float_quants(const BlockQ4_0& blk, const NoScales&, int, FloatQuants& f) {
-  nibbles_as_float(blk.qs, f);
-  f.scale = half_to_float(blk.d), f.bias = -8.0f * f.scale;
+  quants_as_float<Q4_0>(blk, 0, f);
+  f.scale = _mm256_set1_ps(half_to_float(blk.d));
 }
 void float_quants(const BlockQ4_1& blk, const NoScales&, int, FloatQuants& f) {
-  nibbles_as_float(blk.qs, f);
-  f.scale = half_to_float(blk.d), f.bias = half_to_float(blk.m);
+  quants_as_float<Q4_1>(blk, 0, f);
+  f.scale = _mm256_set1_ps(half_to_float(blk.d)), f.min = _mm256_set1_ps(half_to_float(blk.m));
 }
 void float_quants(const BlockQ5_0& blk, const NoScales&, int, FloatQuants& f) {
-  nibbles_with_fifth_bit_as_float(blk.qs, blk.qh, f);
-  f.scale = half_to_float(blk.d), f.bias = -16.0f * f.scale;
+  quants_as_float<Q5_0>(blk, 0, f);
+  f.scale = _mm256_set1_ps(half_to_float(blk.d));
 }
 void float_quants(const BlockQ5_1& blk, const NoScales&, int, FloatQuants& f) {
-  nibbles_with_fifth_bit_as_float(blk.qs, blk.qh, f);
-  f.scale = half_to_float(blk.d), f.bias = half_to_float(blk.m);
+  quants_as_float<Q5_1>(blk, 0, f);
+  f.scale = _mm256_set1_ps(half_to_float(blk.d)), f.min = _mm256_set1_ps(half_to_float(blk.m));
 }
-// The 4-bit quants of k-quant sub-block `sub`, group g, as i32 lanes.
-__m256i k_nibbles8(const uint8_t* qs, int sub, int g) {
-  const __m256i v = widen8(qs + 32 * (sub / 2) + 8 * g);
-  return sub % 2 ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, _mm256_set1_epi32(0x0F));
+void float_quants(const BlockQ4_K& blk, const KFloatScales& k, int sub, FloatQuants& f) {
+  quants_as_float<Q4_K>(blk, sub, f);
+  f.scale = _mm256_broadcast_ss(k.scale + sub), f.min = _mm256_broadcast_ss(k.min + sub);
 }
-void float_quants(const BlockQ4_K& blk, const KScalesMins& k, int sub, FloatQuants& f) {
-  for (int g = 0; g < 4; ++g) f.q[g] = to_float(k_nibbles8(blk.qs, sub, g));
-  f.scale = k.d * k.sc[sub], f.bias = -k.dmin * k.m[sub];
+void float_quants(const BlockQ5_K& blk, const KFloatScales& k, int sub, FloatQuants& f) {
+  quants_as_float<Q5_K>(blk, sub, f);
+  f.scale = _mm256_broadcast_ss(k.scale + sub), f.min = _mm256_broadcast_ss(k.min + sub);
 }
-void float_quants(const BlockQ5_K& blk, const KScalesMins& k, int sub, FloatQuants& f) {
-  const __m256i bit = _mm256_set1_epi32(1 << sub);
-  for (int g = 0; g < 4; ++g) {
-    const __m256i set = _mm256_cmpeq_epi32(_mm256_and_si256(widen8(blk.qh + 8 * g), bit), bit);
-    f.q[g] = to_float(_mm256_or_si256(k_nibbles8(blk.qs, sub, g), _mm256_and_si256(set, _mm256_set1_epi32(16))));
-  }
-  f.scale = k.d * k.sc[sub], f.bias = -k.dmin * k.m[sub];
-}
-// Q6_K's bit fields are cheaper to assemble 32 at a time: the int8 unpack,
-// then 8-lane widenings of the signed quants.
-void float_quants(const BlockQ6_K& blk, const Q6_KScale& sc, int j, FloatQuants& f) {
-  SubBlock sb;
-  Q6_K::unpack(blk, sc, j, sb);
-  for (int g = 0; g < 4; ++g) {
-    const __m128i half = g < 2 ? _mm256_castsi256_si128(sb.q) : _mm256_extracti128_si256(sb.q, 1);
-    const __m128i eight = g % 2 ? _mm_srli_si128(half, 8) : half;
-    // (q - 32)·sub_scale is at most 32·128 in magnitude: exact in f32.
-    f.q[g] = _mm256_mul_ps(to_float(_mm256_cvtepi8_epi32(eight)),
-                           _mm256_set1_ps(static_cast<float>(sb.sub_scale[g / 2])));
-  }
-  f.scale = sc.d, f.bias = 0.0f;
+void float_quants(const BlockQ6_K& blk, const Q6_KFloatScales& k, int j, FloatQuants& f) {
+  quants_as_float<Q6_K>(blk, j, f);
+  f.scale = halves(k.scale + 2 * j, k.scale + 2 * j + 1);
 }
 
 template <class Q, int R, int T>
-void f32_activation_tile(const typename Q::Block* const* w, const float* const* x, int64_t n_sub, float* y,
-                         int64_t y_stride) {
-  constexpr bool kBias = Q::kOffset != 0 || Q::kHasMin;
+void f32_activation_tile(const typename Q::Block* const* w, const float* const* x, const float* const* x_sums,
+                         int64_t n_sub, float* y, int64_t y_stride) {
   __m256 acc[R][T];
   // Every loop over r, t and g is unrolled, so the accumulators stay in registers.
 #pragma GCC unroll 4
@@ -677,38 +710,28 @@ void f32_activation_tile(const typename Q::Block* const* w, const float* const* 
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   constexpr int kSub = Q::kBlockElems / 32;
   for (int64_t blk = 0; blk < n_sub / kSub; ++blk) {
-    typename Q::Scales scales[R];
+    typename FloatScalesOf<Q>::type scales[R];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       prefetch_next_tile<R>(w[r] + blk, n_sub / kSub);
-      Q::decode(w[r][blk], scales[r]);
+      decode_float_scales(w[r][blk], scales[r]);
     }
     // Unrolled, so each sub-block's index (and nibble half, bit, shift) is a constant.
 #pragma GCC unroll 8
     for (int sub = 0; sub < kSub; ++sub) {
       const int64_t b = blk * kSub + sub;
-      __m256 x_sum[T];
-      if constexpr (kBias) {
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) {
-          const float* xb = x[t] + 32 * b;
-          x_sum[t] = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                   _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-        }
-      }
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         FloatQuants f;
         float_quants(w[r][blk], scales[r], sub, f);
-        const __m256 scale = _mm256_set1_ps(f.scale), bias = _mm256_set1_ps(f.bias);
 #pragma GCC unroll 4
         for (int t = 0; t < T; ++t) {
           const float* xb = x[t] + 32 * b;
           __m256 dot = _mm256_mul_ps(f.q[0], _mm256_loadu_ps(xb));
 #pragma GCC unroll 3
           for (int g = 1; g < 4; ++g) dot = _mm256_fmadd_ps(f.q[g], _mm256_loadu_ps(xb + 8 * g), dot);
-          acc[r][t] = _mm256_fmadd_ps(dot, scale, acc[r][t]);
-          if constexpr (kBias) acc[r][t] = _mm256_fmadd_ps(bias, x_sum[t], acc[r][t]);
+          acc[r][t] = _mm256_fmadd_ps(dot, f.scale, acc[r][t]);
+          if constexpr (Q::kHasMin) acc[r][t] = _mm256_fmadd_ps(f.min, _mm256_loadu_ps(x_sums[t] + 8 * b), acc[r][t]);
         }
       }
     }
@@ -726,9 +749,9 @@ void rows_f32_activations(const MatmulArgs& a, int64_t row_begin, int64_t row_en
   const auto* base = static_cast<const Block*>(a.w.data);
   auto row_ptr = [&](int64_t o) { return base + o * blocks_per_row; };
   auto tile = [&]<int R, int T>(const Block* const* rows, int64_t t, float* y) {
-    const float* xs[T];
-    for (int k = 0; k < T; ++k) xs[k] = a.x + (t + k) * a.w.cols;
-    f32_activation_tile<Q, R, T>(rows, xs, n_sub, y, stride);
+    const float *xs[T], *sums[T];
+    for (int k = 0; k < T; ++k) xs[k] = a.x_lanes.x + (t + k) * a.w.cols, sums[k] = a.x_lanes.sums + (t + k) * n_sub * 8;
+    f32_activation_tile<Q, R, T>(rows, xs, sums, n_sub, y, stride);
   };
   // Decode: one row at a time, as in rows_integer.
   if (a.n_tokens == 1)

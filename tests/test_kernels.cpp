@@ -11,6 +11,7 @@
 #include "kernels/cpu_features.h"
 #include "kernels/dequantize.h"
 #include "kernels/gemm_f32.h"
+#include "kernels/lane_order_activations.h"
 #include "kernels/kernel_config.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
@@ -132,6 +133,52 @@ TEST(Dequantize, KQuantScalesUnpack) {
     k_quant_scale_min(j, packed, &s, &mm);
     EXPECT_EQ(s, sc[j]);
     EXPECT_EQ(mm, m[j]);
+  }
+}
+
+// The lane order the SIMD f32-activation tiles unpack weights in, and the
+// activations rearranged to it: element by element, with each block's sums.
+TEST(LaneOrderActivations, HoldEachBlockInTheTilesUnpackOrder) {
+  // unpack{lo,hi}_epi8 then unpack{lo,hi}_epi16 of bytes 0..31, written out.
+  const int expected[32] = {0,  1,  2,  3,  16, 17, 18, 19, 4,  5,  6,  7,  20, 21, 22, 23,
+                            8,  9,  10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31};
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(lane_order_element(i), expected[i]) << i;
+  const int64_t cols = 96, n_tokens = 3;
+  std::vector<float> x(cols * n_tokens);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (float& v : x) v = dist(rng);
+  LaneOrderActivationsBuffer buffer;
+  buffer.resize(n_tokens * cols / 32);
+  for (int64_t t = n_tokens - 1; t >= 0; --t) buffer.fill_token(x.data() + t * cols, cols, t);
+  const LaneOrderActivations view = buffer.view();
+  for (int64_t blk = 0; blk < n_tokens * cols / 32; ++blk)
+    for (int lane = 0; lane < 8; ++lane) {
+      float sum = 0.0f;
+      for (int g = 0; g < 4; ++g) {
+        const float v = view.x[32 * blk + 8 * g + lane];
+        ASSERT_EQ(v, x[32 * blk + lane_order_element(8 * g + lane)]) << blk << " " << g << " " << lane;
+        sum = g == 0 ? v : sum + v;
+      }
+      EXPECT_NEAR(view.sums[8 * blk + lane], sum, 1e-6f) << blk << " " << lane;
+    }
+}
+
+// The word-wise unpack of all eight against the per-sub-block one, on random
+// packed bytes (every bit pattern of the 12 bytes is a valid block).
+TEST(Dequantize, KQuantScalesUnpackAllEightAtOnce) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 2000; ++trial) {
+    uint8_t packed[12];
+    for (uint8_t& byte : packed) byte = static_cast<uint8_t>(rng());
+    uint8_t sc[8], m[8];
+    k_quant_scales_mins(packed, sc, m);
+    for (int j = 0; j < 8; ++j) {
+      uint8_t s, mm;
+      k_quant_scale_min(j, packed, &s, &mm);
+      ASSERT_EQ(sc[j], s) << "trial " << trial << " sub-block " << j;
+      ASSERT_EQ(m[j], mm) << "trial " << trial << " sub-block " << j;
+    }
   }
 }
 
