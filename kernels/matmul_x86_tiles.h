@@ -97,10 +97,11 @@ struct SubBlock {
   int sub_scale[2];      // integer sub-scales of elements 0-15 and 16-31 (1 but for k-quants)
 };
 
+// Low nibbles of qs[0..15], then their high nibbles: the 16 bytes in both
+// halves (a broadcast load), the upper half shifted by 4.
 __m256i nibbles_in_order(const uint8_t* qs) {
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+  const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
 }
 
 // Byte j = 0x10 where bit j of the 32-bit qh is set, else 0.
