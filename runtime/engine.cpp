@@ -1,6 +1,7 @@
 #include "runtime/engine.h"
 
 #include <algorithm>
+#include <limits>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -86,6 +87,10 @@ void Engine::take_request_fields(Sequence& s, Request& r) {
   s.on_token = std::move(r.on_token);
   s.observer = std::move(r.observer);
   s.logprobs = r.logprobs;
+  s.ignore_eos = r.ignore_eos;
+  if (s.ignore_eos && end_of_generation_ids_.empty())
+    for (int32_t id = 0; id < c.vocab_size; ++id)
+      if (tokenizer_.is_end_of_generation(id)) end_of_generation_ids_.push_back(id);
 }
 
 void Engine::cancel(RequestId id) {
@@ -277,6 +282,8 @@ bool Engine::step(const models::LlamaWeights& weights) {
 
     std::span<float> row(logits_.data() + i * V, V);
     if (s.logprobs > 0) log_softmax(row, logprobs_);  // before choose() penalises and masks the row
+    if (s.ignore_eos)
+      for (int32_t id : end_of_generation_ids_) row[id] = -std::numeric_limits<float>::infinity();
     int32_t next;
     try {
       next = choose(s, row);

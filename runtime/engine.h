@@ -60,6 +60,10 @@ struct Request {
   // N > 0: each generated token's log-probability and the N most likely
   // tokens, from the model's distribution before sampling penalties, temperature and grammar.
   int32_t logprobs = 0;
+  // For benchmarks (llama.cpp's --ignore-eos): the end-of-generation tokens
+  // are never chosen (their logits are set to -inf before sampling), so the
+  // request generates max_tokens tokens unless its context fills.
+  bool ignore_eos = false;
 };
 
 enum class RequestState { kWaiting, kRunning, kFinished, kCancelled, kFailed };
@@ -122,6 +126,7 @@ class Engine {
     StreamCallback on_token;
     std::shared_ptr<const Observer> observer;
     int32_t logprobs = 0;
+    bool ignore_eos = false;
     bool in_cache = false;
   };
   // The request's fields every new sequence takes (submit and fork).
@@ -150,6 +155,7 @@ class Engine {
   std::vector<float> logprobs_;  // the row being sampled, log-softmaxed (for requests with logprobs)
   std::unique_ptr<TokenTrie> token_trie_;  // built for the first grammar request
   std::vector<uint8_t> allowed_;
+  std::vector<int32_t> end_of_generation_ids_;  // found in the vocabulary for the first ignore_eos request
   EngineStats stats_;
 };
 

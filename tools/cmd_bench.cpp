@@ -75,9 +75,11 @@ RunResult run_batch(runtime::LoadedModel& m, const BenchOptions& o, bool share) 
     std::vector<int32_t> prompt = prefix;
     for (int32_t i = 0; i < o.prompt_tokens; ++i) prompt.push_back(next_token());
     r.prompt_tokens += static_cast<int64_t>(prompt.size());
-    // Random weights rarely produce EOS, but bench lengths must not depend on it: ignore_eos is not a
-    // sampling option, so requests are sized and counted by what they actually generated.
-    ids.push_back(engine.submit({prompt, o.gen_tokens, greedy, {}}));
+    // Every sequence decodes gen_tokens tokens, as llama.cpp's benches do: a real model's greedy text
+    // reaches EOS after a few tokens, and the batch would shrink as its sequences end.
+    runtime::Request request{prompt, o.gen_tokens, greedy, {}};
+    request.ignore_eos = true;
+    ids.push_back(engine.submit(std::move(request)));
   }
   auto all_started = [&] {
     for (auto id : ids)
@@ -124,6 +126,7 @@ int run_bench(const BenchOptions& o) {
                       {"prompt_tokens", o.prompt_tokens},
                       {"gen_tokens", o.gen_tokens},
                       {"batch", o.batch},
+                      {"decoded_tokens", r.decoded_tokens},  // batch × (gen_tokens − 1): EOS is ignored
                       {"threads", omp_get_max_threads()},
                       {"kernel_path", kernels::kernel_path_name(kernel_config.path)},
                       {"activations", kernels::activation_precision_name(kernel_config.activations)},
