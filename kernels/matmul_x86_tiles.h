@@ -304,6 +304,14 @@ __m256 group_mins(const typename Q::Block* row, const typename Q::Scales& scales
   }
 }
 
+// dot + offset·sum for Q's offset, a negative power of two (q4_0 −8, q5_0
+// −16): a shift and a subtraction, where vpmulld is two uops of latency 10.
+template <class Q>
+__m256i plus_offset_times(__m256i dot, __m256i sum) {
+  static_assert(Q::kOffset == -8 || Q::kOffset == -16);
+  return _mm256_sub_epi32(dot, _mm256_slli_epi32(sum, Q::kOffset == -8 ? 3 : 4));
+}
+
 // Lane k of sum_halves(sum_quads(sum_pairs(d0, d1), sum_pairs(d2, d3)),
 // sum_quads(sum_pairs(d4, d5), sum_pairs(d6, d7))) is the sum of the 8 lanes
 // of dk: built two vectors at a time, so few partial sums are live at once.
@@ -436,7 +444,7 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
     for (int t = 0; t < T; ++t) {
       __m256i sums = sum_halves(lo[t], hi[t]);
       if constexpr (Q::kOffset != 0)
-        sums = _mm256_add_epi32(sums, _mm256_mullo_epi32(load_lanes(x[t].sum + first, n), _mm256_set1_epi32(Q::kOffset)));
+        sums = plus_offset_times<Q>(sums, load_lanes(x[t].sum + first, n));
       const __m256 scale_xd = _mm256_mul_ps(scale, load_lanes(x[t].d + first, n));
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale_xd, acc[t]);
       if constexpr (Q::kHasMin) acc[t] = _mm256_fmadd_ps(mins, load_lanes(x[t].d_sum + first, n), acc[t]);
@@ -508,8 +516,7 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsQ8x8& x, int6
         dot = _mm256_add_epi32(dot, _mm256_madd_epi16(pairs, pair_weights));
       }
       if constexpr (Q::kOffset != 0)
-        dot = _mm256_add_epi32(dot, _mm256_mullo_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.sum + 8 * b)),
-                                                       _mm256_set1_epi32(Q::kOffset)));
+        dot = plus_offset_times<Q>(dot, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.sum + 8 * b)));
       const __m256 scale_xd = _mm256_mul_ps(_mm256_set1_ps(scale[k]), _mm256_loadu_ps(x.d + 8 * b));
       acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale_xd, acc[k]);
       if constexpr (Q::kHasMin) acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(mins[k]), _mm256_loadu_ps(x.d_sum + 8 * b), acc[k]);
