@@ -493,13 +493,22 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsQ8x8& x, int6
       if (sub == 0) prefetch_next_tile<1>(w + blk, n_sub / kSub);
       SubBlock sb;
       Q::unpack(w[blk], scales, sub, sb);
-      // The quants as maddubs takes them, and their signs, stored to be broadcast 4 at a time.
-      alignas(32) int32_t q_unsigned[8], q_signs[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(q_unsigned), unsigned_quants<Q>(sb));
-      if constexpr (Q::kSigned) _mm256_store_si256(reinterpret_cast<__m256i*>(q_signs), sb.q);
-      // Read back from memory (vpbroadcastd from memory is a load, no shuffle
-      // uop): without this GCC extracts each chunk from the register by shifts.
-      asm volatile("" : : "r"(q_unsigned), "r"(q_signs) : "memory");
+      // Chunk c of the quants (as maddubs takes them), and of their signs, in
+      // every lane: each 128-bit half copied to both halves, then an in-lane
+      // dword shuffle (no store and reload: the tile is bound by its loads).
+      const __m256i qu = unsigned_quants<Q>(sb);
+      const __m256i qu_halves[2] = {_mm256_permute2x128_si256(qu, qu, 0x00), _mm256_permute2x128_si256(qu, qu, 0x11)};
+      __m256i qs_halves[2];
+      if constexpr (Q::kSigned)
+        qs_halves[0] = _mm256_permute2x128_si256(sb.q, sb.q, 0x00), qs_halves[1] = _mm256_permute2x128_si256(sb.q, sb.q, 0x11);
+      auto chunk = [](const __m256i* halves, int c) __attribute__((always_inline)) {
+        switch (c % 4) {
+          case 0: return _mm256_shuffle_epi32(halves[c / 4], 0x00);
+          case 1: return _mm256_shuffle_epi32(halves[c / 4], 0x55);
+          case 2: return _mm256_shuffle_epi32(halves[c / 4], 0xAA);
+          default: return _mm256_shuffle_epi32(halves[c / 4], 0xFF);
+        }
+      };
       const BlockQuantsQ8x8& xb = x.qs[b];
       __m256i dot = _mm256_setzero_si256();
 #pragma GCC unroll 8
@@ -508,8 +517,8 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsQ8x8& x, int6
 #pragma GCC unroll 8
         for (int c = c0; c < c0 + Q::kChunksPerMadd; ++c) {
           __m256i xc = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb.q[c]));
-          if constexpr (Q::kSigned) xc = _mm256_sign_epi8(xc, _mm256_set1_epi32(q_signs[c]));
-          pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(_mm256_set1_epi32(q_unsigned[c]), xc));
+          if constexpr (Q::kSigned) xc = _mm256_sign_epi8(xc, chunk(qs_halves, c));
+          pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(chunk(qu_halves, c), xc));
         }
         // Chunks 0-3 are elements 0-15 (sub_scale[0]), chunks 4-7 elements 16-31.
         const __m256i pair_weights = _mm256_set1_epi16(static_cast<int16_t>(sb.sub_scale[c0 / 4]));
