@@ -2,10 +2,13 @@
 // exceptions, opaque handles, sized params.
 #include "chorus/chorus.h"
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -243,18 +246,30 @@ chorus_status chorus_generate(chorus_model* model, const char* prompt, const cho
       require_text(fmt::format("stop[{}]", i), p.stop[i]);
       g.stop.emplace_back(p.stop[i]);
     }
-    // A volatile bool the caller writes, polled through an atomic the engine reads.
-    std::atomic<bool> cancelled{false};
+    // The caller's flag, copied into the atomic the engine reads before each
+    // step: at once if it is already set, and while the call runs by a watcher
+    // that polls it every millisecond, so that a flag set during a long prefill
+    // (no token yet to notice it) stops the call at the next prefill chunk.
+    auto flag_set = [&] { return p.cancel && __atomic_load_n(p.cancel, __ATOMIC_RELAXED); };
+    std::atomic<bool> cancelled{flag_set()};
     if (p.cancel) g.cancel = &cancelled;
+    std::jthread watcher;  // declared after `cancelled`: stopped and joined before it goes
+    if (p.cancel && !cancelled)
+      watcher = std::jthread([&](const std::stop_token& stop) {
+        while (!stop.stop_requested() && !cancelled) {
+          if (flag_set()) cancelled = true;
+          else std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      });
     std::string piece;
     g.on_token = [&](const chorus::TokenEvent& e) {
-      if (p.cancel && *p.cancel) cancelled = true;
+      if (flag_set()) cancelled = true;
       if (!on_token) return true;
       piece.assign(e.piece);
       return on_token(piece.c_str(), user_data);
     };
     const chorus::GenerateResult r = model->model.generate(prompt, g);
-    if (p.cancel && *p.cancel && r.finish_reason == "cancelled")
+    if (flag_set() && r.finish_reason == "cancelled")
       throw chorus::Error(chorus::ErrorCode::kCancelled, "cancelled by the caller's flag");
     if (out_text) *out_text = copy_out(r.text);
   });

@@ -76,6 +76,34 @@ TEST(ApiC, CallbackReturningFalseStops) {
   chorus_string_free(text);
 }
 
+// A flag already set: the call is cancelled before its first forward step, so
+// no token reaches the callback (before the flag was also watched outside the
+// callback, the first token still came). Set by the callback: the call stops.
+TEST(ApiC, CancelFlagStopsTheCall) {
+  ModelHandle h;
+  chorus_generate_params p = greedy(400);
+  volatile bool cancel = true;
+  p.cancel = &cancel;
+  struct Seen {
+    int calls = 0;
+    volatile bool* cancel;
+  } seen{0, &cancel};
+  char* text = nullptr;
+  auto count = [](const char*, void* user) {
+    auto* s = static_cast<Seen*>(user);
+    if (++s->calls == 3) __atomic_store_n(s->cancel, true, __ATOMIC_RELAXED);
+    return true;
+  };
+  EXPECT_EQ(chorus_generate(h.m, "Once upon a time", &p, count, &seen, &text), CHORUS_ERR_CANCELLED);
+  EXPECT_EQ(seen.calls, 0);
+  EXPECT_EQ(text, nullptr);
+  __atomic_store_n(&cancel, false, __ATOMIC_RELAXED);
+  EXPECT_EQ(chorus_generate(h.m, "Once upon a time", &p, count, &seen, &text), CHORUS_ERR_CANCELLED);
+  EXPECT_GE(seen.calls, 3);
+  EXPECT_LT(seen.calls, 400);  // tokens already made when the flag was set still arrive
+  EXPECT_TRUE(contains(chorus_last_error(), "cancelled")) << chorus_last_error();
+}
+
 TEST(ApiC, NullAndInvalidArgumentsAreErrorsWithMessages) {
   chorus_model* m = reinterpret_cast<chorus_model*>(1);
   EXPECT_EQ(chorus_model_open(nullptr, &m), CHORUS_ERR_INVALID_ARGUMENT);

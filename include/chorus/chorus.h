@@ -65,7 +65,8 @@ typedef struct {
   const char* grammar;    /* GBNF text constraining the output; NULL = none */
   const char* const* stop;  /* stop strings; NULL or n_stop = 0 for none */
   size_t n_stop;
-  const volatile bool* cancel;  /* set *cancel = true from any thread to stop; NULL = none */
+  const volatile bool* cancel;  /* set *cancel = true from any thread to stop (checked about every
+                                   millisecond, also during the prompt's prefill); NULL = none */
 } chorus_generate_params;
 
 typedef struct {
