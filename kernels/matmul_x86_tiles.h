@@ -665,6 +665,7 @@ void decode_float_scales(const BlockQ6_K& blk, Q6_KFloatScales& f) {
 template <class Q>
 void quants_as_float(const typename Q::Block& blk, int sub, FloatQuants& f) {
   SubBlock sb;
+  // The int8 unpack's sub-scales are not used here (FloatScalesOf carries them).
   Q::unpack(blk, typename Q::Scales{}, sub, sb);
   const __m256i u = Q::kSigned ? _mm256_xor_si256(sb.q, _mm256_set1_epi8(static_cast<char>(0x80))) : sb.q;
   constexpr float kMagic = 8388608.0f;  // 2^23: an integer below it fills the mantissa exactly
