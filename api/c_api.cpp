@@ -235,6 +235,7 @@ chorus_status chorus_generate(chorus_model* model, const char* prompt, const cho
     g.seed = p.seed;
     g.chat = p.chat;
     g.top_k = p.top_k;
+    g.ignore_eos = p.ignore_eos;
     g.top_p = p.top_p;
     g.min_p = p.min_p;
     g.repetition_penalty = p.repetition_penalty;

@@ -48,6 +48,7 @@ GenerateResult run_generation(ServedEngine& engine, std::vector<int32_t> prompt,
   request.max_tokens = params.max_tokens;
   request.sampling = sampling_of(params);
   request.logprobs = params.logprobs;
+  request.ignore_eos = params.ignore_eos;
   request.observer = params.observer;
   if (!params.grammar.empty())
     request.grammar = std::make_shared<const runtime::Grammar>(runtime::Grammar::parse(params.grammar, params.grammar_name));

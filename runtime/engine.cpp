@@ -88,9 +88,10 @@ void Engine::take_request_fields(Sequence& s, Request& r) {
   s.observer = std::move(r.observer);
   s.logprobs = r.logprobs;
   s.ignore_eos = r.ignore_eos;
+  // BOS too: the engine ends a sequence there (llama2.c's stories end with it).
   if (s.ignore_eos && end_of_generation_ids_.empty())
     for (int32_t id = 0; id < c.vocab_size; ++id)
-      if (tokenizer_.is_end_of_generation(id)) end_of_generation_ids_.push_back(id);
+      if (tokenizer_.is_end_of_generation(id) || id == tokenizer_.bos_id()) end_of_generation_ids_.push_back(id);
 }
 
 void Engine::cancel(RequestId id) {

@@ -61,8 +61,9 @@ struct Request {
   // tokens, from the model's distribution before sampling penalties, temperature and grammar.
   int32_t logprobs = 0;
   // For benchmarks (llama.cpp's --ignore-eos): the end-of-generation tokens
-  // are never chosen (their logits are set to -inf before sampling), so the
-  // request generates max_tokens tokens unless its context fills.
+  // and BOS, where the engine also ends, are never chosen (their logits are
+  // set to -inf before sampling), so the request generates max_tokens tokens
+  // unless its context fills.
   bool ignore_eos = false;
 };
 
@@ -155,7 +156,7 @@ class Engine {
   std::vector<float> logprobs_;  // the row being sampled, log-softmaxed (for requests with logprobs)
   std::unique_ptr<TokenTrie> token_trie_;  // built for the first grammar request
   std::vector<uint8_t> allowed_;
-  std::vector<int32_t> end_of_generation_ids_;  // found in the vocabulary for the first ignore_eos request
+  std::vector<int32_t> end_of_generation_ids_;  // and BOS: found in the vocabulary for the first ignore_eos request
   EngineStats stats_;
 };
 

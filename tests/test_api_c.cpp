@@ -104,6 +104,22 @@ TEST(ApiC, CancelFlagStopsTheCall) {
   EXPECT_TRUE(contains(chorus_last_error(), "cancelled")) << chorus_last_error();
 }
 
+// The story ends at EOS well before 400 tokens; ignore_eos makes it run to max_tokens.
+TEST(ApiC, IgnoreEosRunsToMaxTokens) {
+  ModelHandle h;
+  auto count = [](const char*, void* user) {
+    ++*static_cast<int*>(user);
+    return true;
+  };
+  chorus_generate_params p = greedy(400);
+  int ended = 0, full = 0;
+  ASSERT_EQ(chorus_generate(h.m, "Once upon a time", &p, count, &ended, nullptr), CHORUS_OK) << chorus_last_error();
+  ASSERT_LT(ended, 400);
+  p.ignore_eos = true;
+  ASSERT_EQ(chorus_generate(h.m, "Once upon a time", &p, count, &full, nullptr), CHORUS_OK) << chorus_last_error();
+  EXPECT_EQ(full, 400);
+}
+
 TEST(ApiC, NullAndInvalidArgumentsAreErrorsWithMessages) {
   chorus_model* m = reinterpret_cast<chorus_model*>(1);
   EXPECT_EQ(chorus_model_open(nullptr, &m), CHORUS_ERR_INVALID_ARGUMENT);

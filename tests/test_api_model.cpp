@@ -105,6 +105,19 @@ TEST(ApiModel, CancelFlagStopsAGeneration) {
   EXPECT_LT(r.tokens.size(), 400u);
 }
 
+// The story ends at EOS; with ignore_eos the same greedy text goes on to max_tokens.
+TEST(ApiModel, IgnoreEosRunsToMaxTokens) {
+  Model model = Model::open(stories());
+  const chorus::GenerateResult ended = model.generate("Once upon a time", greedy(400));
+  ASSERT_EQ(ended.finish_reason, "eos");
+  GenerateParams p = greedy(static_cast<int32_t>(ended.tokens.size()) + 20);
+  p.ignore_eos = true;
+  const chorus::GenerateResult full = model.generate("Once upon a time", p);
+  EXPECT_EQ(full.finish_reason, "max_tokens");
+  ASSERT_EQ(full.tokens.size(), ended.tokens.size() + 20);
+  EXPECT_TRUE(std::equal(ended.tokens.begin(), ended.tokens.end(), full.tokens.begin()));
+}
+
 TEST(ApiModel, StopStringEndsTheTextBeforeIt) {
   Model model = Model::open(stories());
   const std::string full = model.generate("Once upon a time", greedy(60)).text;

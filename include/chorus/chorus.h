@@ -67,6 +67,8 @@ typedef struct {
   size_t n_stop;
   const volatile bool* cancel;  /* set *cancel = true from any thread to stop (checked about every
                                    millisecond, also during the prompt's prefill); NULL = none */
+  bool ignore_eos;        /* default false; true: never end at an end-of-generation token, run to
+                             max_tokens (benchmarks) */
 } chorus_generate_params;
 
 typedef struct {

@@ -81,6 +81,7 @@ struct GenerateParams {
   std::vector<std::string> stop;   // stop strings: generation ends before the first one (finish_reason "stop")
   int32_t logprobs = 0;            // > 0: each token's log-probability and this many alternatives
                                    // (the model's distribution before sampling penalties)
+  bool ignore_eos = false;         // never end at an end-of-generation token (benchmarks): run to max_tokens
   TokenCallback on_token;          // streaming, on the calling thread; may be empty
   const std::atomic<bool>* cancel = nullptr;  // set it to true from any thread to stop this call
   // Sees this request's activations as they are computed, only its own rows in
