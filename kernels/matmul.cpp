@@ -61,10 +61,12 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
   thread_local ActivationsQ8Buffer scratch8;
   thread_local ActivationsQ16Buffer scratch16;
   thread_local ActivationsQ8x8Buffer scratch8x8;
+  thread_local ActivationsQ16x8Buffer scratch16x8;
   thread_local LaneOrderActivationsBuffer scratch_lanes;
   ActivationsQ8Buffer& xq8 = scratch8;
   ActivationsQ16Buffer& xq16 = scratch16;
   ActivationsQ8x8Buffer& xq8x8 = scratch8x8;
+  ActivationsQ16x8Buffer& xq16x8 = scratch16x8;
   LaneOrderActivationsBuffer& x_lanes = scratch_lanes;
   const ActivationPrecision precision = config.activations;
   // Quantizes token t, or with f32 activations puts it in lane order.
@@ -78,9 +80,9 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
   };
   // Some output reads the quantized (or lane-order) activations.
   bool quantized = false;
-  // Groups of 8 tokens the int8 kernels of some types take at once; when some
-  // output's kernel does, interleaved once after quantizing.
-  const int64_t n_groups = precision == ActivationPrecision::kInt8 ? n_tokens / 8 : 0;
+  // Groups of 8 tokens the integer kernels of some types take at once; when
+  // some output's kernel does, interleaved once after quantizing.
+  const int64_t n_groups = precision == ActivationPrecision::kF32 ? 0 : n_tokens / 8;
   bool grouped = false;
   // Each output's kernel and arguments, and the first chunk of its rows in
   // the team's shared count of chunks.
@@ -103,15 +105,21 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
     }
     quantized = quantized || reads_quantized;
     args[n] = MatmulArgs{w, x, {}, {}, n_tokens, o.y};
-    if (reads_quantized && precision == ActivationPrecision::kInt8) {
-      args[n].xq = xq8.view();
-      if (n_groups > 0 && takes_eight_token_groups(path, w.type)) {
-        if (!grouped) xq8x8.resize(n_groups, nb);
-        grouped = true;
-        args[n].xq8x8 = xq8x8.view();
-      }
-    }
+    if (reads_quantized && precision == ActivationPrecision::kInt8) args[n].xq = xq8.view();
     if (reads_quantized && precision == ActivationPrecision::kInt16) args[n].xq16 = xq16.view();
+    if (reads_quantized && n_groups > 0 && takes_eight_token_groups(path, w.type, precision)) {
+      if (!grouped) {
+        if (precision == ActivationPrecision::kInt8)
+          xq8x8.resize(n_groups, nb);
+        else
+          xq16x8.resize(n_groups, nb);
+      }
+      grouped = true;
+      if (precision == ActivationPrecision::kInt8)
+        args[n].xq8x8 = xq8x8.view();
+      else
+        args[n].xq16x8 = xq16x8.view();
+    }
     if (reads_quantized && precision == ActivationPrecision::kF32) args[n].x_lanes = x_lanes.view();
     fns[n] = rows_fn(path, w.type, precision);
     first_chunk[n + 1] = first_chunk[n] + (w.rows + kRowChunk - 1) / kRowChunk;
@@ -129,7 +137,12 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
       for (int64_t t = 0; t < n_tokens; ++t) quantize_token(t);
       if (grouped) {
 #pragma omp for schedule(static)
-        for (int64_t g = 0; g < n_groups; ++g) xq8x8.interleave(xq8.view(), nb, g);
+        for (int64_t g = 0; g < n_groups; ++g) {
+          if (precision == ActivationPrecision::kInt8)
+            xq8x8.interleave(xq8.view(), nb, g);
+          else
+            xq16x8.interleave(xq16.view(), nb, g);
+        }
       }
     }
     // Chunks handed out as threads free up: a thread that another process

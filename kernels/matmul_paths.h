@@ -22,10 +22,11 @@ struct MatmulArgs {
   ActivationsQ16 xq16;
   int64_t n_tokens;
   float* y;                      // n_tokens rows of w.rows floats
-  // With xq, 8 tokens or more and takes_eight_token_groups(): the first
-  // n_tokens / 8 groups of 8 tokens again, interleaved (groups of w.cols / 32
-  // blocks); else all null.
+  // With xq (xq16), 8 tokens or more and takes_eight_token_groups(): the
+  // first n_tokens / 8 groups of 8 tokens again, interleaved (groups of
+  // w.cols / 32 blocks); else all null.
   ActivationsQ8x8 xq8x8 = {};
+  ActivationsQ16x8 xq16x8 = {};
   // With f32 activations and takes_lane_order_activations(): x again, in the
   // order the SIMD tiles unpack weights, with each block's sums; else null.
   LaneOrderActivations x_lanes = {};
@@ -35,6 +36,12 @@ struct MatmulArgs {
   QuantizedActivations<Quants> quantized() const {
     if constexpr (std::is_same_v<Quants, BlockQuantsQ8>) return xq;
     else return xq16;
+  }
+  // xq8x8 or xq16x8, by the quants' type.
+  template <class Quants>
+  ActivationsX8<Quants> interleaved() const {
+    if constexpr (std::is_same_v<Quants, BlockQuantsQ8>) return xq8x8;
+    else return xq16x8;
   }
 };
 
@@ -46,12 +53,13 @@ using MatmulRowsFn = void (*)(const MatmulArgs& args, int64_t row_begin, int64_t
 // block, scaled per block. With f32 activations they widen the weights instead.
 bool takes_integer_activations(GgmlType type);
 
-// Whether the path's int8 kernel for the type takes groups of 8 tokens at once
-// (MatmulArgs::xq8x8): the SIMD paths for the 4- to 6-bit types. Not q8_0:
+// Whether the path's integer kernel for the type and precision takes groups
+// of 8 tokens at once (MatmulArgs::xq8x8, xq16x8): the SIMD paths for the 4-
+// to 6-bit types, and with 16-bit activations q8_0 too. Not q8_0 with int8:
 // with one chunk per madd (and a sign per chunk) its eight-token tile measured
 // slower than the one-token tile (2048², 8 tokens, one core: 64 against 74
 // GFLOP/s), where the others gain 16-30 % (docs/kernels.md).
-bool takes_eight_token_groups(KernelPath path, GgmlType type);
+bool takes_eight_token_groups(KernelPath path, GgmlType type, ActivationPrecision precision);
 
 // Whether the path's f32-activation kernel for the type reads
 // MatmulArgs::x_lanes: the SIMD paths for the types of

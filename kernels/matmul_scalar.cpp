@@ -146,8 +146,10 @@ MatmulRowsFn integer_activation_rows(GgmlType type) {
 
 bool takes_integer_activations(GgmlType type) { return integer_activation_rows<BlockQuantsQ8>(type) != nullptr; }
 
-bool takes_eight_token_groups(KernelPath path, GgmlType type) {
-  return path != KernelPath::kScalar && takes_integer_activations(type) && type != GgmlType::Q8_0;
+bool takes_eight_token_groups(KernelPath path, GgmlType type, ActivationPrecision precision) {
+  if (path == KernelPath::kScalar || !takes_integer_activations(type)) return false;
+  if (precision == ActivationPrecision::kInt16) return true;
+  return precision == ActivationPrecision::kInt8 && type != GgmlType::Q8_0;
 }
 
 bool takes_lane_order_activations(KernelPath path, GgmlType type) {

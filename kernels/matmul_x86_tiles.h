@@ -338,6 +338,23 @@ __m256i unsigned_quants(const SubBlock& sb) {
   return Q::kSigned ? _mm256_sign_epi8(sb.q, sb.q) : sb.q;
 }
 
+// For the eight-token tiles: dword c of v in every lane. halves[h] is v's
+// 128-bit half h copied to both halves (no store and reload: those tiles are
+// bound by their loads), so one in-lane shuffle does it.
+struct DwordBroadcaster {
+  __m256i halves[2];
+  explicit DwordBroadcaster(__m256i v)
+      : halves{_mm256_permute2x128_si256(v, v, 0x00), _mm256_permute2x128_si256(v, v, 0x11)} {}
+  __m256i operator()(int c) const __attribute__((always_inline)) {
+    switch (c % 4) {
+      case 0: return _mm256_shuffle_epi32(halves[c / 4], 0x00);
+      case 1: return _mm256_shuffle_epi32(halves[c / 4], 0x55);
+      case 2: return _mm256_shuffle_epi32(halves[c / 4], 0xAA);
+      default: return _mm256_shuffle_epi32(halves[c / 4], 0xFF);
+    }
+  }
+};
+
 template <class Dot>
 struct Int8Dots {
   using Quants = BlockQuantsQ8;
@@ -355,6 +372,29 @@ struct Int8Dots {
     __m256i xq = _mm256_load_si256(reinterpret_cast<const __m256i*>(x.q));
     if (Q::kSigned) xq = _mm256_sign_epi8(xq, w.q);
     return Dot::template dot<Q::kUnitPairWeights>(w.q_unsigned, xq, w.pair_weights);
+  }
+  // Eight tokens (eight_token_tile): per 4-element chunk c the chunk's weight
+  // quants in every lane, maddubs with the 8 tokens' 4 quants; the i16 pair
+  // sums of kChunksPerMadd chunks added before madd (the sub-scales as pair
+  // weights). maddubs on every path (no VNNI here).
+  template <class Q>
+  static __m256i eight_token_dot(const SubBlock& sb, const BlockQuantsX8<Quants>& xb) {
+    const DwordBroadcaster qu(unsigned_quants<Q>(sb)), qs(sb.q);  // qs: the signs, for signed quants
+    __m256i dot = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int c0 = 0; c0 < 8; c0 += Q::kChunksPerMadd) {
+      __m256i pairs = _mm256_setzero_si256();
+#pragma GCC unroll 8
+      for (int c = c0; c < c0 + Q::kChunksPerMadd; ++c) {
+        __m256i xc = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb.q[c]));
+        if constexpr (Q::kSigned) xc = _mm256_sign_epi8(xc, qs(c));
+        pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(qu(c), xc));
+      }
+      // Chunks 0-3 are elements 0-15 (sub_scale[0]), chunks 4-7 elements 16-31.
+      const __m256i pair_weights = _mm256_set1_epi16(static_cast<int16_t>(sb.sub_scale[c0 / 4]));
+      dot = _mm256_add_epi32(dot, _mm256_madd_epi16(pairs, pair_weights));
+    }
+    return dot;
   }
 };
 // 16-bit activations: the quants widened to i16 with the sub-scales
@@ -380,6 +420,21 @@ struct Int16Dots {
     const auto* p = reinterpret_cast<const __m256i*>(x.q);
     return _mm256_add_epi32(_mm256_madd_epi16(w.lo, _mm256_load_si256(p)),
                             _mm256_madd_epi16(w.hi, _mm256_load_si256(p + 1)));
+  }
+  // Eight tokens (eight_token_tile): per pair of elements c the pair's two
+  // weights in every lane, madd with the 8 tokens' pairs; two sums, so the
+  // adds do not wait on each other.
+  template <class Q>
+  static __m256i eight_token_dot(const SubBlock& sb, const BlockQuantsX8<Quants>& xb) {
+    const Weights w = prepare<Q>(sb);
+    const DwordBroadcaster lo(w.lo), hi(w.hi);
+    __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; ++c) {
+      const __m256i xc = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb.q[c]));
+      dot[c % 2] = _mm256_add_epi32(dot[c % 2], _mm256_madd_epi16(c < 8 ? lo(c) : hi(c - 8), xc));
+    }
+    return _mm256_add_epi32(dot[0], dot[1]);
   }
 };
 
@@ -454,13 +509,11 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
   for (int t = 0; t < T; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
-// Eight tokens at once from interleaved int8 activations (ActivationsQ8x8):
-// lane t of every vector is token t. Per 4-element chunk of a sub-block, the
-// chunk's 4 weight quants are broadcast and maddubs multiplies them with the 8
-// tokens' 4 quants, so the lanes end up holding each token's integer dot
-// product with no sums across lanes; the i16 pair sums of kChunksPerMadd
-// chunks are added before madd (with the sub-scales as pair weights). No
-// VNNI: maddubs serves every path.
+// Eight tokens at once from interleaved activations (ActivationsX8): lane t
+// of every vector is token t. Per 4-byte chunk of a sub-block's activations
+// (4 int8 or 2 int16 elements), the chunk's weights are broadcast and
+// multiplied with the 8 tokens' chunks, so the lanes end up holding each
+// token's integer dot product with no sums across lanes (Dots::eight_token_dot).
 //
 // Bit for bit integer_tile's result for each token (batch invariance): the
 // integer dot products are exact either way, and each token's f32 operations
@@ -470,9 +523,9 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
 // hsum's order. (A row's last group, when partial, leaves the missing
 // accumulators as they are, where integer_tile adds products with 0 to its
 // lanes: they can differ only in the sign of an exact zero, which compares equal.)
-template <class Q>
-void eight_token_tile(const typename Q::Block* w, const ActivationsQ8x8& x, int64_t n_sub, float* y,
-                      int64_t y_stride) {
+template <class Q, class Dots>
+void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename Dots::Quants>& x, int64_t n_sub,
+                      float* y, int64_t y_stride) {
   __m256 acc[8];
 #pragma GCC unroll 8
   for (int k = 0; k < 8; ++k) acc[k] = _mm256_setzero_ps();
@@ -493,37 +546,7 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsQ8x8& x, int6
       if (sub == 0) prefetch_next_tile<1>(w + blk, n_sub / kSub);
       SubBlock sb;
       Q::unpack(w[blk], scales, sub, sb);
-      // Chunk c of the quants (as maddubs takes them), and of their signs, in
-      // every lane: each 128-bit half copied to both halves, then an in-lane
-      // dword shuffle (no store and reload: the tile is bound by its loads).
-      const __m256i qu = unsigned_quants<Q>(sb);
-      const __m256i qu_halves[2] = {_mm256_permute2x128_si256(qu, qu, 0x00), _mm256_permute2x128_si256(qu, qu, 0x11)};
-      __m256i qs_halves[2];
-      if constexpr (Q::kSigned)
-        qs_halves[0] = _mm256_permute2x128_si256(sb.q, sb.q, 0x00), qs_halves[1] = _mm256_permute2x128_si256(sb.q, sb.q, 0x11);
-      auto chunk = [](const __m256i* halves, int c) __attribute__((always_inline)) {
-        switch (c % 4) {
-          case 0: return _mm256_shuffle_epi32(halves[c / 4], 0x00);
-          case 1: return _mm256_shuffle_epi32(halves[c / 4], 0x55);
-          case 2: return _mm256_shuffle_epi32(halves[c / 4], 0xAA);
-          default: return _mm256_shuffle_epi32(halves[c / 4], 0xFF);
-        }
-      };
-      const BlockQuantsQ8x8& xb = x.qs[b];
-      __m256i dot = _mm256_setzero_si256();
-#pragma GCC unroll 8
-      for (int c0 = 0; c0 < 8; c0 += Q::kChunksPerMadd) {
-        __m256i pairs = _mm256_setzero_si256();
-#pragma GCC unroll 8
-        for (int c = c0; c < c0 + Q::kChunksPerMadd; ++c) {
-          __m256i xc = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb.q[c]));
-          if constexpr (Q::kSigned) xc = _mm256_sign_epi8(xc, chunk(qs_halves, c));
-          pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(chunk(qu_halves, c), xc));
-        }
-        // Chunks 0-3 are elements 0-15 (sub_scale[0]), chunks 4-7 elements 16-31.
-        const __m256i pair_weights = _mm256_set1_epi16(static_cast<int16_t>(sb.sub_scale[c0 / 4]));
-        dot = _mm256_add_epi32(dot, _mm256_madd_epi16(pairs, pair_weights));
-      }
+      __m256i dot = Dots::template eight_token_dot<Q>(sb, x.qs[b]);
       if constexpr (Q::kOffset != 0)
         dot = plus_offset_times<Q>(dot, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.sum + 8 * b)));
       const __m256 scale_xd = _mm256_mul_ps(_mm256_set1_ps(scale[k]), _mm256_loadu_ps(x.d + 8 * b));
@@ -550,14 +573,14 @@ void rows_integer(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   // types of takes_eight_token_groups()): the eight-token tile, a group at a
   // time over the rows (they stay in L1/L2).
   int64_t t_begin = 0;
-  if constexpr (std::is_same_v<typename Dots::Quants, BlockQuantsQ8>) {
-    if (a.xq8x8.qs) {
-      for (int64_t g = 0; g < a.n_tokens / 8; ++g) {
-        const ActivationsQ8x8 xg = a.xq8x8.group(g, n_sub);
-        for (int64_t o = row_begin; o < row_end; ++o) eight_token_tile<Q>(row_ptr(o), xg, n_sub, a.y + 8 * g * stride + o, stride);
-      }
-      t_begin = a.n_tokens / 8 * 8;
+  const ActivationsX8<typename Dots::Quants> x8 = a.interleaved<typename Dots::Quants>();
+  if (x8.qs) {
+    for (int64_t g = 0; g < a.n_tokens / 8; ++g) {
+      const ActivationsX8<typename Dots::Quants> xg = x8.group(g, n_sub);
+      for (int64_t o = row_begin; o < row_end; ++o)
+        eight_token_tile<Q, Dots>(row_ptr(o), xg, n_sub, a.y + 8 * g * stride + o, stride);
     }
+    t_begin = a.n_tokens / 8 * 8;
   }
   auto tile = [&]<int R, int T>(const Block* const* rows, int64_t t, float* y) {
     static_assert(R == 1);

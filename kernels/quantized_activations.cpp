@@ -121,18 +121,23 @@ void quantize_activation_row(KernelPath path, const float* x, int64_t n, Activat
   quantize_row(path, x, n, y, first_block);
 }
 
-void ActivationsQ8x8Buffer::interleave(const ActivationsQ8& x, int64_t n_blocks, int64_t g) {
+template <class Quants>
+void ActivationsX8Buffer<Quants>::interleave(const QuantizedActivations<Quants>& x, int64_t n_blocks, int64_t g) {
+  constexpr int kChunks = BlockQuantsX8<Quants>::kChunks;
   const size_t base = static_cast<size_t>(g * n_blocks);
   for (int64_t b = 0; b < n_blocks; ++b) {
-    BlockQuantsQ8x8& out = qs_[base + b];
+    BlockQuantsX8<Quants>& out = qs_[base + b];
     for (int t = 0; t < 8; ++t) {
       const int64_t i = (8 * g + t) * n_blocks + b;  // token 8g + t's block b
-      for (int c = 0; c < 8; ++c) std::memcpy(&out.q[c][4 * t], &x.qs[i].q[4 * c], 4);
+      const auto* bytes = reinterpret_cast<const uint8_t*>(x.qs[i].q);
+      for (int c = 0; c < kChunks; ++c) std::memcpy(&out.q[c][4 * t], bytes + 4 * c, 4);
       d_[8 * (base + b) + t] = x.d[i];
       sum_[8 * (base + b) + t] = x.sum[i];
       d_sum_[8 * (base + b) + t] = x.d_sum[i];
     }
   }
 }
+template class ActivationsX8Buffer<BlockQuantsQ8>;
+template class ActivationsX8Buffer<BlockQuantsQ16>;
 
 }  // namespace chorus::kernels

@@ -63,42 +63,53 @@ class QuantizedActivationsBuffer {
 using ActivationsQ8Buffer = QuantizedActivationsBuffer<BlockQuantsQ8>;
 using ActivationsQ16Buffer = QuantizedActivationsBuffer<BlockQuantsQ16>;
 
-// Eight tokens' int8 activations side by side, for the kernels that take a
-// batch 8 tokens at a time (one weight block then serves 8 tokens from
-// registers, with no per-token sums across lanes). Block b of a group holds,
-// for each 4-element chunk c of the block, the 8 tokens' 4 quants in one
-// 32-byte row (q[c][4·t + e] = token t's element 4c + e), and the tokens'
-// fields as 8 consecutive values (d[8·b + t], ...).
-struct alignas(32) BlockQuantsQ8x8 {
-  int8_t q[8][32];
+// Eight tokens' activations side by side, for the kernels that take a batch
+// 8 tokens at a time (one weight block then serves 8 tokens from registers,
+// with no per-token sums across lanes). Block b of a group holds, for each
+// 4-byte chunk c of a block's quants (4 int8 or 2 int16 elements), the 8
+// tokens' chunks in one 32-byte row (q[c][4·t ..] = token t's elements
+// kElemsPerChunk·c ..), and the tokens' fields as 8 consecutive values
+// (d[8·b + t], ...).
+template <class Quants>
+struct alignas(32) BlockQuantsX8 {
+  static constexpr int kChunks = static_cast<int>(sizeof(Quants::q)) / 4;  // 8 (int8) or 16 (int16)
+  static constexpr int kElemsPerChunk = 32 / kChunks;
+  uint8_t q[kChunks][32];
 };
-struct ActivationsQ8x8 {
-  const BlockQuantsQ8x8* qs;
+template <class Quants>
+struct ActivationsX8 {
+  const BlockQuantsX8<Quants>* qs;
   const float* d;
   const int32_t* sum;
   const float* d_sum;
 
   // Group g of a buffer whose groups have n_blocks blocks each.
-  ActivationsQ8x8 group(int64_t g, int64_t n_blocks) const {
+  ActivationsX8 group(int64_t g, int64_t n_blocks) const {
     return {qs + g * n_blocks, d + 8 * g * n_blocks, sum + 8 * g * n_blocks, d_sum + 8 * g * n_blocks};
   }
 };
-class ActivationsQ8x8Buffer {
+using ActivationsQ8x8 = ActivationsX8<BlockQuantsQ8>;
+using ActivationsQ16x8 = ActivationsX8<BlockQuantsQ16>;
+
+template <class Quants>
+class ActivationsX8Buffer {
  public:
   void resize(int64_t n_groups, int64_t n_blocks) {
     const auto n = static_cast<size_t>(n_groups * n_blocks);
     qs_.resize(n), d_.resize(8 * n), sum_.resize(8 * n), d_sum_.resize(8 * n);
   }
-  ActivationsQ8x8 view() const { return {qs_.data(), d_.data(), sum_.data(), d_sum_.data()}; }
+  ActivationsX8<Quants> view() const { return {qs_.data(), d_.data(), sum_.data(), d_sum_.data()}; }
   // Tokens 8g .. 8g+7 of x (n_blocks blocks each) into group g: the same bytes and fields.
-  void interleave(const ActivationsQ8& x, int64_t n_blocks, int64_t g);
+  void interleave(const QuantizedActivations<Quants>& x, int64_t n_blocks, int64_t g);
 
  private:
-  std::vector<BlockQuantsQ8x8> qs_;
+  std::vector<BlockQuantsX8<Quants>> qs_;
   std::vector<float> d_;
   std::vector<int32_t> sum_;
   std::vector<float> d_sum_;
 };
+using ActivationsQ8x8Buffer = ActivationsX8Buffer<BlockQuantsQ8>;
+using ActivationsQ16x8Buffer = ActivationsX8Buffer<BlockQuantsQ16>;
 
 // Quantizes x[0..n) into blocks first_block .. first_block + n/32 - 1 of y.
 // n must be a multiple of 32. Scale amax/kMax, round half away from zero (as
