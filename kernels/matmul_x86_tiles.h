@@ -94,8 +94,21 @@ struct DotMaddubs {
 // not here: the tile takes 8 blocks' at once (group_scales, group_mins).
 struct SubBlock {
   __m256i q;             // 32 quants in element order
-  int sub_scale[2];      // integer sub-scales of elements 0-15 and 16-31 (1 but for k-quants)
+  // The integer sub-scales of elements 0-15 and 16-31 (1 but for k-quants),
+  // each in all 16 words of a vector.
+  __m256i scale_lo, scale_hi;
 };
+
+// madd's pair weights for a sub-block: scale_lo in the low half (elements
+// 0-15), scale_hi in the high half.
+inline __m256i pair_weights(const SubBlock& sb) { return _mm256_blend_epi32(sb.scale_lo, sb.scale_hi, 0xF0); }
+
+// Word w of each 128-bit half of v (whose halves are equal) in all 16
+// words, by one in-lane byte shuffle: with w a constant, as in the unrolled
+// tiles, the control is a constant too.
+inline __m256i word_everywhere(__m256i v, int w) {
+  return _mm256_shuffle_epi8(v, _mm256_set1_epi16(static_cast<int16_t>(0x0100 + 0x0202 * w)));
+}
 
 // Low nibbles of qs[0..15], then their high nibbles: the 16 bytes in both
 // halves (a broadcast load), the upper half shifted by 4.
@@ -142,7 +155,7 @@ struct Q8_0 {
   static void decode(const Block&, Scales&) {}
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs));
-    s.sub_scale[0] = s.sub_scale[1] = 1;
+    s.scale_lo = s.scale_hi = _mm256_set1_epi16(1);
   }
 };
 struct Q4_0 {
@@ -155,7 +168,7 @@ struct Q4_0 {
   static void decode(const Block&, Scales&) {}
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = nibbles_in_order(blk.qs);
-    s.sub_scale[0] = s.sub_scale[1] = 1;
+    s.scale_lo = s.scale_hi = _mm256_set1_epi16(1);
   }
 };
 struct Q4_1 {
@@ -168,7 +181,7 @@ struct Q4_1 {
   static void decode(const Block&, Scales&) {}
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = nibbles_in_order(blk.qs);
-    s.sub_scale[0] = s.sub_scale[1] = 1;
+    s.scale_lo = s.scale_hi = _mm256_set1_epi16(1);
   }
 };
 struct Q5_0 {
@@ -181,7 +194,7 @@ struct Q5_0 {
   static void decode(const Block&, Scales&) {}
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = _mm256_or_si256(nibbles_in_order(blk.qs), fifth_bits(blk.qh));
-    s.sub_scale[0] = s.sub_scale[1] = 1;
+    s.scale_lo = s.scale_hi = _mm256_set1_epi16(1);
   }
 };
 struct Q5_1 {
@@ -194,19 +207,21 @@ struct Q5_1 {
   static void decode(const Block&, Scales&) {}
   static void unpack(const Block& blk, const Scales&, int, SubBlock& s) {
     s.q = _mm256_or_si256(nibbles_in_order(blk.qs), fifth_bits(blk.qh));
-    s.sub_scale[0] = s.sub_scale[1] = 1;
+    s.scale_lo = s.scale_hi = _mm256_set1_epi16(1);
   }
 };
 // The 8 six-bit scales and mins of a Q4_K/Q5_K block, decoded once.
 struct KScalesMins {
   float d, dmin;
   uint8_t sc[8], m[8];
+  __m256i sc_words;  // sc as 16-bit words, in both halves
 };
 template <class Block>
 void decode_k_scales(const Block& blk, KScalesMins& k) {
   k.d = half_to_float(blk.d);
   k.dmin = half_to_float(blk.dmin);
   k_quant_scales_mins(blk.scales, k.sc, k.m);
+  k.sc_words = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(k.sc))));
 }
 struct Q4_K {
   using Block = BlockQ4_K;
@@ -218,7 +233,7 @@ struct Q4_K {
   static void decode(const Block& blk, Scales& k) { decode_k_scales(blk, k); }
   static void unpack(const Block& blk, const Scales& k, int sub, SubBlock& s) {
     s.q = k_nibbles(blk.qs, sub);
-    s.sub_scale[0] = s.sub_scale[1] = k.sc[sub];
+    s.scale_lo = s.scale_hi = word_everywhere(k.sc_words, sub);
   }
 };
 struct Q5_K {
@@ -235,11 +250,12 @@ struct Q5_K {
     const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh));
     const __m256i fifth = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(0x10));
     s.q = _mm256_or_si256(k_nibbles(blk.qs, sub), fifth);
-    s.sub_scale[0] = s.sub_scale[1] = k.sc[sub];
+    s.scale_lo = s.scale_hi = word_everywhere(k.sc_words, sub);
   }
 };
 struct Q6_KScale {
   float d;
+  __m256i scale_words[2];  // the 16 int8 scales as 16-bit words: 0-7 in both halves, then 8-15
 };
 struct Q6_K {
   using Block = BlockQ6_K;
@@ -248,10 +264,15 @@ struct Q6_K {
   static constexpr int kBlockElems = 256, kOffset = 0;
   static constexpr bool kSigned = true, kHasMin = false;
   static constexpr int kChunksPerMadd = 4;
-  static void decode(const Block& blk, Scales& k) { k.d = half_to_float(blk.d); }
+  static void decode(const Block& blk, Scales& k) {
+    k.d = half_to_float(blk.d);
+    const __m256i words = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales)));
+    k.scale_words[0] = _mm256_permute2x128_si256(words, words, 0x00);
+    k.scale_words[1] = _mm256_permute2x128_si256(words, words, 0x11);
+  }
   // Sub-block j = 4·half + k: low 4 bits from ql (see dequantize.cpp), top 2
   // from bits 2k..2k+1 of qh; one int8 scale per 16 elements.
-  static void unpack(const Block& blk, const Scales&, int j, SubBlock& s) {
+  static void unpack(const Block& blk, const Scales& scales, int j, SubBlock& s) {
     const int half = j / 4, k = j % 4;
     __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.ql + 64 * half + 32 * (k % 2)));
     if (k >= 2) low = _mm256_srli_epi16(low, 4);
@@ -259,8 +280,9 @@ struct Q6_K {
     __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh + 32 * half));
     high = _mm256_and_si256(_mm256_srli_epi16(high, 2 * k), _mm256_set1_epi8(3));
     s.q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
-    s.sub_scale[0] = blk.scales[2 * j];
-    s.sub_scale[1] = blk.scales[2 * j + 1];
+    // Scales 2j and 2j + 1: words 2k and 2k + 1 of scale_words[half].
+    s.scale_lo = word_everywhere(scales.scale_words[half], 2 * k);
+    s.scale_hi = word_everywhere(scales.scale_words[half], 2 * k + 1);
   }
 };
 
@@ -363,9 +385,7 @@ struct Int8Dots {
   };
   template <class Q>
   static Weights prepare(const SubBlock& sb) {
-    return {unsigned_quants<Q>(sb), sb.q,
-            _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])),
-                             _mm_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])))};
+    return {unsigned_quants<Q>(sb), sb.q, pair_weights(sb)};
   }
   template <class Q>
   static __m256i dot(const Weights& w, const BlockQuantsQ8& x) {
@@ -390,9 +410,8 @@ struct Int8Dots {
         if constexpr (Q::kSigned) xc = _mm256_sign_epi8(xc, qs(c));
         pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(qu(c), xc));
       }
-      // Chunks 0-3 are elements 0-15 (sub_scale[0]), chunks 4-7 elements 16-31.
-      const __m256i pair_weights = _mm256_set1_epi16(static_cast<int16_t>(sb.sub_scale[c0 / 4]));
-      dot = _mm256_add_epi32(dot, _mm256_madd_epi16(pairs, pair_weights));
+      // Chunks 0-3 are elements 0-15 (the low half's sub-scale), chunks 4-7 elements 16-31.
+      dot = _mm256_add_epi32(dot, _mm256_madd_epi16(pairs, c0 < 4 ? sb.scale_lo : sb.scale_hi));
     }
     return dot;
   }
@@ -410,8 +429,8 @@ struct Int16Dots {
     Weights w = Q::kSigned ? Weights{_mm256_cvtepi8_epi16(lo), _mm256_cvtepi8_epi16(hi)}
                            : Weights{_mm256_cvtepu8_epi16(lo), _mm256_cvtepu8_epi16(hi)};
     if constexpr (!Q::kUnitPairWeights) {
-      w.lo = _mm256_mullo_epi16(w.lo, _mm256_set1_epi16(static_cast<int16_t>(sb.sub_scale[0])));
-      w.hi = _mm256_mullo_epi16(w.hi, _mm256_set1_epi16(static_cast<int16_t>(sb.sub_scale[1])));
+      w.lo = _mm256_mullo_epi16(w.lo, sb.scale_lo);
+      w.hi = _mm256_mullo_epi16(w.hi, sb.scale_hi);
     }
     return w;
   }
@@ -455,6 +474,7 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   constexpr int kSub = Q::kBlockElems / 32;
   constexpr int kGroup = 8;  // sub-blocks summed side by side; a k-quant block
+  static_assert(kGroup % kSub == 0);
   for (int64_t first = 0; first < n_sub; first += kGroup) {
     const int n = static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
     typename Q::Scales scales;
@@ -462,7 +482,7 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
     // d[t]: the integer dot product of sub-block first + k with token t (0 past the row's end).
     auto dots = [&](int k, __m256i* d) __attribute__((always_inline)) {
       const int64_t b = first + k, blk = b / kSub;
-      const int sub = static_cast<int>(b % kSub);
+      const int sub = k % kSub;  // = b % kSub: first is a multiple of kGroup, which kSub divides
       if (k >= n) {
         for (int t = 0; t < T; ++t) d[t] = _mm256_setzero_si256();
         return;
@@ -531,6 +551,7 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename D
   for (int k = 0; k < 8; ++k) acc[k] = _mm256_setzero_ps();
   constexpr int kSub = Q::kBlockElems / 32;
   constexpr int kGroup = 8;
+  static_assert(kGroup % kSub == 0);
   for (int64_t first = 0; first < n_sub; first += kGroup) {
     const int n = static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
     typename Q::Scales scales;
@@ -542,7 +563,7 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename D
     for (int k = 0; k < kGroup; ++k) {
       if (k >= n) break;
       const int64_t b = first + k, blk = b / kSub;
-      const int sub = static_cast<int>(b % kSub);
+      const int sub = k % kSub;  // = b % kSub: first is a multiple of kGroup, which kSub divides
       if (sub == 0) prefetch_next_tile<1>(w + blk, n_sub / kSub);
       SubBlock sb;
       Q::unpack(w[blk], scales, sub, sb);
