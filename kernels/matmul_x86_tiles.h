@@ -380,6 +380,8 @@ struct DwordBroadcaster {
 template <class Dot>
 struct Int8Dots {
   using Quants = BlockQuantsQ8;
+  template <class Q>
+  static constexpr bool kSubScalesAfterSum = false;  // madd applies them for free
   struct Weights {
     __m256i q_unsigned, q, pair_weights;
   };
@@ -423,12 +425,18 @@ struct Int16Dots {
   struct Weights {
     __m256i lo, hi;  // elements 0-15 and 16-31
   };
+  // q4_K and q5_K have one sub-scale per sub-block: integer_tile multiplies
+  // it into each group's 8 integer sums at once (one vpmulld per group and
+  // token) instead of into the widened weights of every sub-block (two
+  // vpmullw each). The same integers either way.
   template <class Q>
+  static constexpr bool kSubScalesAfterSum = std::is_same_v<typename Q::Scales, KScalesMins>;
+  template <class Q, bool kScaled = !kSubScalesAfterSum<Q>>
   static Weights prepare(const SubBlock& sb) {
     const __m128i lo = _mm256_castsi256_si128(sb.q), hi = _mm256_extracti128_si256(sb.q, 1);
     Weights w = Q::kSigned ? Weights{_mm256_cvtepi8_epi16(lo), _mm256_cvtepi8_epi16(hi)}
                            : Weights{_mm256_cvtepu8_epi16(lo), _mm256_cvtepu8_epi16(hi)};
-    if constexpr (!Q::kUnitPairWeights) {
+    if constexpr (!Q::kUnitPairWeights && kScaled) {
       w.lo = _mm256_mullo_epi16(w.lo, sb.scale_lo);
       w.hi = _mm256_mullo_epi16(w.hi, sb.scale_hi);
     }
@@ -445,7 +453,7 @@ struct Int16Dots {
   // adds do not wait on each other.
   template <class Q>
   static __m256i eight_token_dot(const SubBlock& sb, const BlockQuantsX8<Quants>& xb) {
-    const Weights w = prepare<Q>(sb);
+    const Weights w = prepare<Q, true>(sb);
     const DwordBroadcaster lo(w.lo), hi(w.hi);
     __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
 #pragma GCC unroll 16
@@ -515,9 +523,13 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
     const __m256 scale = group_scales<Q>(w, scales, first, n);
     __m256 mins = _mm256_setzero_ps();
     if constexpr (Q::kHasMin) mins = group_mins<Q>(w, scales, first, n);
+    __m256i sub_scales = _mm256_setzero_si256();
+    if constexpr (Dots::template kSubScalesAfterSum<Q>)
+      sub_scales = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales.sc)));
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
       __m256i sums = sum_halves(lo[t], hi[t]);
+      if constexpr (Dots::template kSubScalesAfterSum<Q>) sums = _mm256_mullo_epi32(sums, sub_scales);
       if constexpr (Q::kOffset != 0)
         sums = plus_offset_times<Q>(sums, load_lanes(x[t].sum + first, n));
       const __m256 scale_xd = _mm256_mul_ps(scale, load_lanes(x[t].d + first, n));
