@@ -78,6 +78,13 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
     else
       x_lanes.fill_token(x + t * cols, cols, t);
   };
+  // The interleaved buffer of the precision's quants and what it interleaves.
+  auto with_interleaved = [&](auto&& fn) {
+    if (precision == ActivationPrecision::kInt8)
+      fn(xq8x8, xq8);
+    else
+      fn(xq16x8, xq16);
+  };
   // Some output reads the quantized (or lane-order) activations.
   bool quantized = false;
   // Groups of 8 tokens the integer kernels of some types take at once; when
@@ -108,17 +115,11 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
     if (reads_quantized && precision == ActivationPrecision::kInt8) args[n].xq = xq8.view();
     if (reads_quantized && precision == ActivationPrecision::kInt16) args[n].xq16 = xq16.view();
     if (reads_quantized && n_groups > 0 && takes_eight_token_groups(path, w.type, precision)) {
-      if (!grouped) {
-        if (precision == ActivationPrecision::kInt8)
-          xq8x8.resize(n_groups, nb);
-        else
-          xq16x8.resize(n_groups, nb);
-      }
+      with_interleaved([&](auto& x8, const auto&) {
+        if (!grouped) x8.resize(n_groups, nb);
+        args[n].set_interleaved(x8.view());
+      });
       grouped = true;
-      if (precision == ActivationPrecision::kInt8)
-        args[n].xq8x8 = xq8x8.view();
-      else
-        args[n].xq16x8 = xq16x8.view();
     }
     if (reads_quantized && precision == ActivationPrecision::kF32) args[n].x_lanes = x_lanes.view();
     fns[n] = rows_fn(path, w.type, precision);
@@ -137,12 +138,8 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
       for (int64_t t = 0; t < n_tokens; ++t) quantize_token(t);
       if (grouped) {
 #pragma omp for schedule(static)
-        for (int64_t g = 0; g < n_groups; ++g) {
-          if (precision == ActivationPrecision::kInt8)
-            xq8x8.interleave(xq8.view(), nb, g);
-          else
-            xq16x8.interleave(xq16.view(), nb, g);
-        }
+        for (int64_t g = 0; g < n_groups; ++g)
+          with_interleaved([&](auto& x8, const auto& xq) { x8.interleave(xq.view(), nb, g); });
       }
     }
     // Chunks handed out as threads free up: a thread that another process

@@ -43,6 +43,8 @@ struct MatmulArgs {
     if constexpr (std::is_same_v<Quants, BlockQuantsQ8>) return xq8x8;
     else return xq16x8;
   }
+  void set_interleaved(ActivationsQ8x8 x) { xq8x8 = x; }
+  void set_interleaved(ActivationsQ16x8 x) { xq16x8 = x; }
 };
 
 // Writes y[t * rows + o] for o in [row_begin, row_end), t < n_tokens.

@@ -67,13 +67,11 @@ using ActivationsQ16Buffer = QuantizedActivationsBuffer<BlockQuantsQ16>;
 // 8 tokens at a time (one weight block then serves 8 tokens from registers,
 // with no per-token sums across lanes). Block b of a group holds, for each
 // 4-byte chunk c of a block's quants (4 int8 or 2 int16 elements), the 8
-// tokens' chunks in one 32-byte row (q[c][4·t ..] = token t's elements
-// kElemsPerChunk·c ..), and the tokens' fields as 8 consecutive values
-// (d[8·b + t], ...).
+// tokens' chunks in one 32-byte row (q[c][4·t ..] = token t's chunk c), and
+// the tokens' fields as 8 consecutive values (d[8·b + t], ...).
 template <class Quants>
 struct alignas(32) BlockQuantsX8 {
   static constexpr int kChunks = static_cast<int>(sizeof(Quants::q)) / 4;  // 8 (int8) or 16 (int16)
-  static constexpr int kElemsPerChunk = 32 / kChunks;
   uint8_t q[kChunks][32];
 };
 template <class Quants>

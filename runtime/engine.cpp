@@ -88,10 +88,15 @@ void Engine::take_request_fields(Sequence& s, Request& r) {
   s.observer = std::move(r.observer);
   s.logprobs = r.logprobs;
   s.ignore_eos = r.ignore_eos;
-  // BOS too: the engine ends a sequence there (llama2.c's stories end with it).
-  if (s.ignore_eos && end_of_generation_ids_.empty())
+  if (s.ignore_eos && ending_ids_.empty())
     for (int32_t id = 0; id < c.vocab_size; ++id)
-      if (tokenizer_.is_end_of_generation(id) || id == tokenizer_.bos_id()) end_of_generation_ids_.push_back(id);
+      if (ending_reason(id)) ending_ids_.push_back(id);
+}
+
+const char* Engine::ending_reason(int32_t id) const {
+  if (tokenizer_.is_end_of_generation(id)) return "eos";
+  if (id == tokenizer_.bos_id()) return "bos";  // llama2.c's stories end with BOS
+  return nullptr;
 }
 
 void Engine::cancel(RequestId id) {
@@ -284,7 +289,7 @@ bool Engine::step(const models::LlamaWeights& weights) {
     std::span<float> row(logits_.data() + i * V, V);
     if (s.logprobs > 0) log_softmax(row, logprobs_);  // before choose() penalises and masks the row
     if (s.ignore_eos)
-      for (int32_t id : end_of_generation_ids_) row[id] = -std::numeric_limits<float>::infinity();
+      for (int32_t id : ending_ids_) row[id] = -std::numeric_limits<float>::infinity();
     int32_t next;
     try {
       next = choose(s, row);
@@ -294,8 +299,7 @@ bool Engine::step(const models::LlamaWeights& weights) {
     }
     RequestResult& r = results_[s.id];
     if (next < 0) { finish(s, RequestState::kFailed, "grammar: no token of the vocabulary can continue the text"); continue; }
-    if (tokenizer_.is_end_of_generation(next)) { finish(s, RequestState::kFinished, "eos"); continue; }
-    if (next == tokenizer_.bos_id()) { finish(s, RequestState::kFinished, "bos"); continue; }
+    if (const char* reason = ending_reason(next)) { finish(s, RequestState::kFinished, reason); continue; }
     // The grammar reads the token's own bytes (the ones its mask checked).
     if (s.grammar) s.grammar->accept(tokenizer_.token_to_piece(next));
     if (s.logprobs > 0) r.logprobs.push_back({next, logprobs_[next], top_logprobs(logprobs_, s.logprobs)});

@@ -138,6 +138,8 @@ class Engine {
   void share_from_running(Sequence& s);
   void preempt_one();
   void finish(Sequence& s, RequestState state, const std::string& reason);
+  // "eos" or "bos" when a sequence ends at token id (its finish reason), else null.
+  const char* ending_reason(int32_t id) const;
   void emit(Sequence& s, int32_t token);
   // Samples the next token of a sequence from its logits row, under its grammar if it has one;
   // -1 when the grammar leaves no token.
@@ -156,7 +158,7 @@ class Engine {
   std::vector<float> logprobs_;  // the row being sampled, log-softmaxed (for requests with logprobs)
   std::unique_ptr<TokenTrie> token_trie_;  // built for the first grammar request
   std::vector<uint8_t> allowed_;
-  std::vector<int32_t> end_of_generation_ids_;  // and BOS: found in the vocabulary for the first ignore_eos request
+  std::vector<int32_t> ending_ids_;  // every id ending_reason() names: found for the first ignore_eos request
   EngineStats stats_;
 };
 

@@ -32,7 +32,6 @@ struct GenerateOptions {
   int32_t parallel = 4;
   int32_t logprobs = 0;
   bool chat = false, json = false, verbose = false, special_in_prompt = false, truncate_prompt = false;
-  bool ignore_eos = false;
   RuntimeFlags runtime;
   GenerateParams params;  // sampling, filled by the flags
 };
@@ -45,7 +44,6 @@ GenerateParams params_of(const GenerateOptions& o) {
   p.system = o.system;
   p.special_in_prompt = o.special_in_prompt;
   p.truncate_prompt = o.truncate_prompt;
-  p.ignore_eos = o.ignore_eos;
   if (!o.grammar_file.empty()) {
     p.grammar = models::read_whole_file(o.grammar_file, "grammar");
     p.grammar_name = o.grammar_file;
@@ -256,7 +254,7 @@ void register_generate(CLI::App& app, int& exit_code) {
                 "context) instead of failing");
   cmd->add_option("--max-tokens,-n", o->max_tokens, "Most tokens to generate")->capture_default_str()
       ->check(integer_in(0, kMaxTokens));
-  cmd->add_flag("--ignore-eos", o->ignore_eos,
+  cmd->add_flag("--ignore-eos", o->params.ignore_eos,
                 "Never end at an end-of-generation token: generate --max-tokens tokens (for benchmarks)");
   // Not -t: llama.cpp users read -t as --threads.
   cmd->add_option("--temperature,--temp", o->params.temperature, "Sampling temperature; 0 = greedy")
