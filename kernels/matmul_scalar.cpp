@@ -119,7 +119,7 @@ void rows_integer_activations(const MatmulArgs& a, int64_t row_begin, int64_t ro
       for (int64_t b = 0; b < n_sub; ++b) {
         unpack(wr, b, u);
         int dot = 0;
-        for (int j = 0; j < 32; ++j) dot += u.q[j] * xr.qs[b].q[j];
+        for (int j = 0; j < 32; ++j) dot += u.q[j] * xr.qs[b].q[Quants::slot(j)];
         s += (u.scale * xr.d[b]) * static_cast<float>(dot + u.offset * xr.sum[b]) + u.min * xr.d_sum[b];
       }
       a.y[t * a.w.rows + o] = s;

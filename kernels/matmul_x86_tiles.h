@@ -419,11 +419,16 @@ struct Int8Dots {
   }
 };
 // 16-bit activations: the quants widened to i16 with the sub-scales
-// multiplied in (at most 32·128 in magnitude, q6_K's), then madd.
+// multiplied in (at most 32·128 in magnitude, q6_K's), then madd. Widened
+// in BlockQuantsQ16's order (even elements, then odd): each 16-bit word of
+// the quant bytes holds an even element in its low byte and the next odd one
+// in its high byte, so a mask (or two shifts, to extend a sign) and a shift
+// widen them, in-lane. Each vector's low half is elements 0-15, its high
+// half 16-31: pair_weights() is their sub-scales.
 struct Int16Dots {
   using Quants = BlockQuantsQ16;
   struct Weights {
-    __m256i lo, hi;  // elements 0-15 and 16-31
+    __m256i even, odd;  // elements 0, 2, .., 30 and 1, 3, .., 31
   };
   // q4_K and q5_K have one sub-scale per sub-block: integer_tile multiplies
   // it into each group's 8 integer sums at once (one vpmulld per group and
@@ -433,20 +438,20 @@ struct Int16Dots {
   static constexpr bool kSubScalesAfterSum = std::is_same_v<typename Q::Scales, KScalesMins>;
   template <class Q, bool kScaled = !kSubScalesAfterSum<Q>>
   static Weights prepare(const SubBlock& sb) {
-    const __m128i lo = _mm256_castsi256_si128(sb.q), hi = _mm256_extracti128_si256(sb.q, 1);
-    Weights w = Q::kSigned ? Weights{_mm256_cvtepi8_epi16(lo), _mm256_cvtepi8_epi16(hi)}
-                           : Weights{_mm256_cvtepu8_epi16(lo), _mm256_cvtepu8_epi16(hi)};
+    Weights w = Q::kSigned ? Weights{_mm256_srai_epi16(_mm256_slli_epi16(sb.q, 8), 8), _mm256_srai_epi16(sb.q, 8)}
+                           : Weights{_mm256_and_si256(sb.q, _mm256_set1_epi16(0x00FF)), _mm256_srli_epi16(sb.q, 8)};
     if constexpr (!Q::kUnitPairWeights && kScaled) {
-      w.lo = _mm256_mullo_epi16(w.lo, sb.scale_lo);
-      w.hi = _mm256_mullo_epi16(w.hi, sb.scale_hi);
+      const __m256i scales = pair_weights(sb);
+      w.even = _mm256_mullo_epi16(w.even, scales);
+      w.odd = _mm256_mullo_epi16(w.odd, scales);
     }
     return w;
   }
   template <class Q>
   static __m256i dot(const Weights& w, const BlockQuantsQ16& x) {
     const auto* p = reinterpret_cast<const __m256i*>(x.q);
-    return _mm256_add_epi32(_mm256_madd_epi16(w.lo, _mm256_load_si256(p)),
-                            _mm256_madd_epi16(w.hi, _mm256_load_si256(p + 1)));
+    return _mm256_add_epi32(_mm256_madd_epi16(w.even, _mm256_load_si256(p)),
+                            _mm256_madd_epi16(w.odd, _mm256_load_si256(p + 1)));
   }
   // Eight tokens (eight_token_tile): per pair of elements c the pair's two
   // weights in every lane, madd with the 8 tokens' pairs; two sums, so the
@@ -454,7 +459,7 @@ struct Int16Dots {
   template <class Q>
   static __m256i eight_token_dot(const SubBlock& sb, const BlockQuantsX8<Quants>& xb) {
     const Weights w = prepare<Q, true>(sb);
-    const DwordBroadcaster lo(w.lo), hi(w.hi);
+    const DwordBroadcaster lo(w.even), hi(w.odd);
     __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
 #pragma GCC unroll 16
     for (int c = 0; c < 16; ++c) {
@@ -484,7 +489,9 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
   constexpr int kGroup = 8;  // sub-blocks summed side by side; a k-quant block
   static_assert(kGroup % kSub == 0);
   for (int64_t first = 0; first < n_sub; first += kGroup) {
-    const int n = static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
+    // A k-quant group is one whole block: n = 8 as a constant lets the
+    // compiler drop every per-sub-block bound check and index computation.
+    const int n = kSub == kGroup ? kGroup : static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
     typename Q::Scales scales;
     Q::decode(w[first / kSub], scales);  // a group is one k-quant block
     // d[t]: the integer dot product of sub-block first + k with token t (0 past the row's end).
@@ -565,7 +572,9 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename D
   constexpr int kGroup = 8;
   static_assert(kGroup % kSub == 0);
   for (int64_t first = 0; first < n_sub; first += kGroup) {
-    const int n = static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
+    // A k-quant group is one whole block: n = 8 as a constant lets the
+    // compiler drop every per-sub-block bound check and index computation.
+    const int n = kSub == kGroup ? kGroup : static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
     typename Q::Scales scales;
     Q::decode(w[first / kSub], scales);
     alignas(32) float scale[8], mins[8];

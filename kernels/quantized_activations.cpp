@@ -41,8 +41,9 @@ void quantize_scalar(const float* x, int64_t n, const RowOut<Quants>& y) {
     const float id = inverse_scale(d);
     int sum = 0;
     for (int j = 0; j < 32; ++j) {
-      y.qs[b].q[j] = static_cast<std::remove_cvref_t<decltype(y.qs[b].q[j])>>(std::roundf(x[j] * id));
-      sum += y.qs[b].q[j];
+      auto& q = y.qs[b].q[Quants::slot(j)];
+      q = static_cast<std::remove_cvref_t<decltype(q)>>(std::roundf(x[j] * id));
+      sum += q;
     }
     y.set(b, d, sum);
   }
@@ -65,11 +66,19 @@ void store_quants(const __m256i* q, BlockQuantsQ8& out) {
   const __m256i ordered = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
   _mm256_store_si256(reinterpret_cast<__m256i*>(out.q), ordered);
 }
+// The 16-bit quants go in BlockQuantsQ16's order: each 128-bit lane's words
+// split into its even and odd ones, then the even ones of both halves first.
 void store_quants(const __m256i* q, BlockQuantsQ16& out) {
+  const __m256i evens_then_odds =
+      _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15, 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+  __m256i split[2];  // half h: elements 16h + (0, 2, .., 14 | 1, 3, .., 15)
   for (int h = 0; h < 2; ++h) {
-    const __m256i packed = _mm256_packs_epi32(q[2 * h], q[2 * h + 1]);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(out.q + 16 * h), _mm256_permute4x64_epi64(packed, 0xD8));
+    const __m256i packed = _mm256_packs_epi32(q[2 * h], q[2 * h + 1]);  // elements 0-3, 8-11 | 4-7, 12-15
+    const __m256i in_order = _mm256_permute4x64_epi64(packed, 0xD8);
+    split[h] = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(in_order, evens_then_odds), 0xD8);
   }
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out.q), _mm256_permute2x128_si256(split[0], split[1], 0x20));
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out.q + 16), _mm256_permute2x128_si256(split[0], split[1], 0x31));
 }
 
 // Bit for bit the reference: the same f32 operations in the same order per element.

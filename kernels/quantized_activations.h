@@ -12,15 +12,23 @@
 namespace chorus::kernels {
 
 // The 32 quants of one block: one aligned 32-byte load, or two for 16 bits.
+// Element j is q[slot(j)].
 struct alignas(32) BlockQuantsQ8 {
   static constexpr int kMax = 127;
+  static constexpr int slot(int j) { return j; }
   int8_t q[32];
 };
 // 15 bits of magnitude, not 16: the dot product of a 32-element block with
 // the widest weights (q6_K's (q − 32)·sub-scale, up to 4096 in magnitude)
 // then stays below 2^31 (32·4096·16383 < 2^31 − 1).
+// The even elements first, then the odd ones: the 16-bit words of a weight
+// block's 32 bytes (in element order) hold element 2k in their low byte and
+// 2k + 1 in their high byte, so one mask and one shift widen the weights
+// into this order, where widening them in element order takes cross-lane
+// shuffles (docs/kernels.md).
 struct alignas(64) BlockQuantsQ16 {
   static constexpr int kMax = 16383;
+  static constexpr int slot(int j) { return (j % 2) * 16 + j / 2; }
   int16_t q[32];
 };
 

@@ -711,8 +711,8 @@ void check_quantizer_gives_reference_bytes() {
   quantize_activation_row(KernelPath::kScalar, x.data(), static_cast<int64_t>(x.size()), ref_buffer, 1);
   const QuantizedActivations<Quants> ref = ref_buffer.view().from_block(1);
   EXPECT_EQ(ref.qs[0].q[0], Quants::kMax);
-  EXPECT_EQ(ref.qs[0].q[1], -8);  // -7.5 → -8
-  EXPECT_EQ(ref.qs[0].q[31], 8);  // 7.5 → 8
+  EXPECT_EQ(ref.qs[0].q[Quants::slot(1)], -8);  // -7.5 → -8
+  EXPECT_EQ(ref.qs[0].q[Quants::slot(31)], 8);  // 7.5 → 8
   EXPECT_EQ(ref.sum[0], Quants::kMax);  // the halves -7.5 .. 7.5 cancel in pairs
   EXPECT_EQ(ref.d_sum[0], ref.d[0] * static_cast<float>(ref.sum[0]));
   EXPECT_EQ(ref.qs[2].q[0], 0);  // the tiny block (scale subnormal): zeros, no overflow
