@@ -277,9 +277,12 @@ struct Q6_K {
     __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.ql + 64 * half + 32 * (k % 2)));
     if (k >= 2) low = _mm256_srli_epi16(low, 4);
     low = _mm256_and_si256(low, _mm256_set1_epi8(0x0F));
+    // Bits 2k..2k+1 of qh moved to bits 4-5 by one shift (none for k = 2), then masked.
     __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qh + 32 * half));
-    high = _mm256_and_si256(_mm256_srli_epi16(high, 2 * k), _mm256_set1_epi8(3));
-    s.q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
+    if (k < 2) high = _mm256_slli_epi16(high, 4 - 2 * k);
+    if (k > 2) high = _mm256_srli_epi16(high, 2 * k - 4);
+    high = _mm256_and_si256(high, _mm256_set1_epi8(0x30));
+    s.q = _mm256_sub_epi8(_mm256_or_si256(low, high), _mm256_set1_epi8(32));
     // Scales 2j and 2j + 1: words 2k and 2k + 1 of scale_words[half].
     s.scale_lo = word_everywhere(scales.scale_words[half], 2 * k);
     s.scale_hi = word_everywhere(scales.scale_words[half], 2 * k + 1);
