@@ -256,6 +256,7 @@ struct Q5_K {
 struct Q6_KScale {
   float d;
   __m256i scale_words[2];  // the 16 int8 scales as 16-bit words: 0-7 in both halves, then 8-15
+  const int8_t* scales;    // the block's
 };
 struct Q6_K {
   using Block = BlockQ6_K;
@@ -266,6 +267,7 @@ struct Q6_K {
   static constexpr int kChunksPerMadd = 4;
   static void decode(const Block& blk, Scales& k) {
     k.d = half_to_float(blk.d);
+    k.scales = blk.scales;
     const __m256i words = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales)));
     k.scale_words[0] = _mm256_permute2x128_si256(words, words, 0x00);
     k.scale_words[1] = _mm256_permute2x128_si256(words, words, 0x11);
@@ -433,12 +435,12 @@ struct Int16Dots {
   struct Weights {
     __m256i even, odd;  // elements 0, 2, .., 30 and 1, 3, .., 31
   };
-  // q4_K and q5_K have one sub-scale per sub-block: integer_tile multiplies
-  // it into each group's 8 integer sums at once (one vpmulld per group and
-  // token) instead of into the widened weights of every sub-block (two
-  // vpmullw each). The same integers either way.
+  // The k-quants' sub-scales: integer_tile multiplies them into a group's
+  // partial sums (two vpmulld per group and token, half_sum_scales) instead
+  // of into the widened weights of every sub-block (two vpmullw each). The
+  // same integers either way.
   template <class Q>
-  static constexpr bool kSubScalesAfterSum = std::is_same_v<typename Q::Scales, KScalesMins>;
+  static constexpr bool kSubScalesAfterSum = Q::kBlockElems == 256;
   template <class Q, bool kScaled = !kSubScalesAfterSum<Q>>
   static Weights prepare(const SubBlock& sb) {
     Weights w = Q::kSigned ? Weights{_mm256_srai_epi16(_mm256_slli_epi16(sb.q, 8), 8), _mm256_srai_epi16(sb.q, 8)}
@@ -473,6 +475,31 @@ struct Int16Dots {
   }
 };
 
+// integer_tile's four_sums leave sub-block k's dot product over elements
+// 0-15 in lane k of the low 128-bit half and over elements 16-31 in lane k of
+// the high half (k = 0-3 in `lo`, 4-7 in `hi`): the sub-scales of those
+// halves as 32-bit lanes, for both vectors.
+struct HalfSumScales {
+  __m256i lo, hi;
+};
+// A byte of `bytes` per lane as picked by `order` (8 indices for lo, then 8 for hi).
+template <bool kSigned>
+HalfSumScales half_sum_scales(__m128i bytes, __m128i order) {
+  const __m128i picked = _mm_shuffle_epi8(bytes, order);
+  if constexpr (kSigned) return {_mm256_cvtepi8_epi32(picked), _mm256_cvtepi8_epi32(_mm_srli_si128(picked, 8))};
+  return {_mm256_cvtepu8_epi32(picked), _mm256_cvtepu8_epi32(_mm_srli_si128(picked, 8))};
+}
+// q4_K, q5_K: one sub-scale per sub-block, the same for both halves.
+inline HalfSumScales half_sum_scales(const KScalesMins& k) {
+  return half_sum_scales<false>(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(k.sc)),
+                                _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7));
+}
+// q6_K: scale 2j for sub-block j's elements 0-15, 2j + 1 for 16-31.
+inline HalfSumScales half_sum_scales(const Q6_KScale& k) {
+  return half_sum_scales<true>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k.scales)),
+                               _mm_setr_epi8(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15));
+}
+
 // Per group of 8 sub-blocks, as the scalar reference per sub-block:
 //   (scale·d_x)·(Σ q·qx + offset·Σqx) + min·(d_x·Σqx).
 // Each sub-block's integer dot product (Dots: 8 i32 lanes) is summed
@@ -499,7 +526,8 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
     Q::decode(w[first / kSub], scales);  // a group is one k-quant block
     // d[t]: the integer dot product of sub-block first + k with token t (0 past the row's end).
     auto dots = [&](int k, __m256i* d) __attribute__((always_inline)) {
-      const int64_t b = first + k, blk = b / kSub;
+      // blk = b / kSub, said so the compiler sees it is first / kSub for every k of a k-quant group.
+      const int64_t b = first + k, blk = first / kSub + k / kSub;
       const int sub = k % kSub;  // = b % kSub: first is a multiple of kGroup, which kSub divides
       if (k >= n) {
         for (int t = 0; t < T; ++t) d[t] = _mm256_setzero_si256();
@@ -533,13 +561,15 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
     const __m256 scale = group_scales<Q>(w, scales, first, n);
     __m256 mins = _mm256_setzero_ps();
     if constexpr (Q::kHasMin) mins = group_mins<Q>(w, scales, first, n);
-    __m256i sub_scales = _mm256_setzero_si256();
-    if constexpr (Dots::template kSubScalesAfterSum<Q>)
-      sub_scales = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales.sc)));
+    HalfSumScales sub_scales{};
+    if constexpr (Dots::template kSubScalesAfterSum<Q>) sub_scales = half_sum_scales(scales);
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
+      if constexpr (Dots::template kSubScalesAfterSum<Q>) {
+        lo[t] = _mm256_mullo_epi32(lo[t], sub_scales.lo);
+        hi[t] = _mm256_mullo_epi32(hi[t], sub_scales.hi);
+      }
       __m256i sums = sum_halves(lo[t], hi[t]);
-      if constexpr (Dots::template kSubScalesAfterSum<Q>) sums = _mm256_mullo_epi32(sums, sub_scales);
       if constexpr (Q::kOffset != 0)
         sums = plus_offset_times<Q>(sums, load_lanes(x[t].sum + first, n));
       const __m256 scale_xd = _mm256_mul_ps(scale, load_lanes(x[t].d + first, n));
@@ -586,7 +616,8 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename D
 #pragma GCC unroll 8
     for (int k = 0; k < kGroup; ++k) {
       if (k >= n) break;
-      const int64_t b = first + k, blk = b / kSub;
+      // blk = b / kSub, said so the compiler sees it is first / kSub for every k of a k-quant group.
+      const int64_t b = first + k, blk = first / kSub + k / kSub;
       const int sub = k % kSub;  // = b % kSub: first is a multiple of kGroup, which kSub divides
       if (sub == 0) prefetch_next_tile<1>(w + blk, n_sub / kSub);
       SubBlock sb;
