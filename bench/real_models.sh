@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Prefill and decode speed of chorus on each real model in .models/ (both
-# activation modes; decode GB/s beside the streaming read measured in the same
+# Prefill and decode speed of chorus on each real model in .models/ (every
+# activation mode: f32, int16, int8; decode GB/s beside the streaming read measured in the same
 # run), optionally beside llama.cpp's llama-bench on the same file and threads.
 #   bench/real_models.sh [--threads N] [--llama-bench PATH] [--out FILE.json]
-# Writes one JSON object: {"threads", "runs": [{model, chorus_f32, chorus_int8, llama_bench}]}.
+# Writes one JSON object: {"threads", "runs": [{model, chorus_f32, chorus_int16, chorus_int8, llama_bench}]}.
+# llama-bench runs with its own defaults: libgomp's spin, which it needs (GOMP_SPINCOUNT=100 slowed its decode 8-45 %, docs/kernels.md).
 # Heavy: run it on a quiet machine, outside the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ for f in SmolLM2-135M-Instruct.Q4_1.gguf qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
   [ -f "$m" ] || { echo "skip $f (absent)" >&2; continue; }
   echo "bench $f" >&2
   f32=$($chorus bench --model "$m" --threads "$threads" --prompt-tokens 128 --gen-tokens 64 --activations f32 --json)
+  int16=$($chorus bench --model "$m" --threads "$threads" --prompt-tokens 128 --gen-tokens 64 --activations int16 --json)
   int8=$($chorus bench --model "$m" --threads "$threads" --prompt-tokens 128 --gen-tokens 64 --activations int8 --json)
   peer=null
   if [ -n "$llama_bench" ]; then
@@ -33,7 +35,7 @@ for f in SmolLM2-135M-Instruct.Q4_1.gguf qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
     peer=$("$llama_bench" -m "$m" -t "$threads" -p 128 -n 64 -r 3 -o json 2>/dev/null) || peer=null
     [ -n "$peer" ] || peer=null
   fi
-  runs+=("{\"model\": \"$f\", \"chorus_f32\": $f32, \"chorus_int8\": $int8, \"llama_bench\": $peer}")
+  runs+=("{\"model\": \"$f\", \"chorus_f32\": $f32, \"chorus_int16\": $int16, \"chorus_int8\": $int8, \"llama_bench\": $peer}")
 done
 mkdir -p "$(dirname "$out")"
 (IFS=,; echo "{\"threads\": $threads, \"date\": \"$(date -u +%FT%TZ)\", \"runs\": [${runs[*]}]}") | python3 -m json.tool > "$out"
