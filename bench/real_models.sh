@@ -4,7 +4,7 @@
 # run), optionally beside llama.cpp's llama-bench on the same file and threads.
 #   bench/real_models.sh [--threads N] [--llama-bench PATH] [--out FILE.json]
 # Writes one JSON object: {"threads", "runs": [{model, chorus_f32, chorus_int16, chorus_int8, llama_bench}]}.
-# llama-bench runs with its own defaults: libgomp's spin, which it needs (GOMP_SPINCOUNT=100 slowed its decode 8-45 %, docs/kernels.md).
+# llama-bench runs with its own defaults: libgomp's spin, which it needs (its decode is 1.1-2.3x faster than with GOMP_SPINCOUNT=100, docs/kernels.md).
 # Heavy: run it on a quiet machine, outside the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
