@@ -70,7 +70,7 @@ void store_quants(const __m256i* q, BlockQuantsQ8& out) {
 // split into its even and odd ones, then the even ones of both halves first.
 void store_quants(const __m256i* q, BlockQuantsQ16& out) {
   const __m256i evens_then_odds =
-      _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15, 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+      _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15));
   __m256i split[2];  // half h: elements 16h + (0, 2, .., 14 | 1, 3, .., 15)
   for (int h = 0; h < 2; ++h) {
     const __m256i packed = _mm256_packs_epi32(q[2 * h], q[2 * h + 1]);  // elements 0-3, 8-11 | 4-7, 12-15
