@@ -500,6 +500,23 @@ inline HalfSumScales half_sum_scales(const Q6_KScale& k) {
                                _mm_setr_epi8(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15));
 }
 
+// The tiles take sub-blocks in groups of kGroup starting at `first` (a
+// multiple of kGroup), kSub sub-blocks to a weight block. A k-quant group is
+// one whole block: these say so in a form the compiler sees (a constant
+// group size; the same block for every k), so it drops every per-sub-block
+// bound check and index computation there.
+// How many of the group's sub-blocks the row has.
+template <int kSub, int kGroup>
+int sub_blocks_in_group(int64_t n_sub, int64_t first) {
+  static_assert(kGroup % kSub == 0);
+  return kSub == kGroup ? kGroup : static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
+}
+// The block of sub-block first + k: (first + k) / kSub, as kSub divides first.
+template <int kSub>
+int64_t block_of(int64_t first, int k) {
+  return first / kSub + k / kSub;
+}
+
 // Per group of 8 sub-blocks, as the scalar reference per sub-block:
 //   (scale·d_x)·(Σ q·qx + offset·Σqx) + min·(d_x·Σqx).
 // Each sub-block's integer dot product (Dots: 8 i32 lanes) is summed
@@ -519,15 +536,12 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
   constexpr int kGroup = 8;  // sub-blocks summed side by side; a k-quant block
   static_assert(kGroup % kSub == 0);
   for (int64_t first = 0; first < n_sub; first += kGroup) {
-    // A k-quant group is one whole block: n = 8 as a constant lets the
-    // compiler drop every per-sub-block bound check and index computation.
-    const int n = kSub == kGroup ? kGroup : static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
+    const int n = sub_blocks_in_group<kSub, kGroup>(n_sub, first);
     typename Q::Scales scales;
     Q::decode(w[first / kSub], scales);  // a group is one k-quant block
     // d[t]: the integer dot product of sub-block first + k with token t (0 past the row's end).
     auto dots = [&](int k, __m256i* d) __attribute__((always_inline)) {
-      // blk = b / kSub, said so the compiler sees it is first / kSub for every k of a k-quant group.
-      const int64_t b = first + k, blk = first / kSub + k / kSub;
+      const int64_t b = first + k, blk = block_of<kSub>(first, k);
       const int sub = k % kSub;  // = b % kSub: first is a multiple of kGroup, which kSub divides
       if (k >= n) {
         for (int t = 0; t < T; ++t) d[t] = _mm256_setzero_si256();
@@ -605,9 +619,7 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename D
   constexpr int kGroup = 8;
   static_assert(kGroup % kSub == 0);
   for (int64_t first = 0; first < n_sub; first += kGroup) {
-    // A k-quant group is one whole block: n = 8 as a constant lets the
-    // compiler drop every per-sub-block bound check and index computation.
-    const int n = kSub == kGroup ? kGroup : static_cast<int>(std::min<int64_t>(kGroup, n_sub - first));
+    const int n = sub_blocks_in_group<kSub, kGroup>(n_sub, first);
     typename Q::Scales scales;
     Q::decode(w[first / kSub], scales);
     alignas(32) float scale[8], mins[8];
@@ -616,8 +628,7 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename D
 #pragma GCC unroll 8
     for (int k = 0; k < kGroup; ++k) {
       if (k >= n) break;
-      // blk = b / kSub, said so the compiler sees it is first / kSub for every k of a k-quant group.
-      const int64_t b = first + k, blk = first / kSub + k / kSub;
+      const int64_t b = first + k, blk = block_of<kSub>(first, k);
       const int sub = k % kSub;  // = b % kSub: first is a multiple of kGroup, which kSub divides
       if (sub == 0) prefetch_next_tile<1>(w + blk, n_sub / kSub);
       SubBlock sb;
