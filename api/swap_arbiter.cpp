@@ -33,6 +33,7 @@ WeightsLease SwapArbiter::lease(const std::string& expert) {
   }
   for (;;) {
     ++pinning_;
+    const uint64_t before = changes_;
     lock.unlock();
     std::shared_ptr<HeldPin> held;
     std::optional<Error> refused;
@@ -43,9 +44,12 @@ WeightsLease SwapArbiter::lease(const std::string& expert) {
     }
     lock.lock();
     --pinning_;
+    // A lease that went (or a pin that ended) while we tried may have made the room the store refused: try again.
+    const bool stale_refusal = changes_ != before;
     ++changes_;
     if (held) ++held_;
-    const bool waiting_helps = refused && refused->code() == ErrorCode::kResourceExhausted && held_ + pinning_ > 0;
+    const bool no_room = refused && refused->code() == ErrorCode::kResourceExhausted;
+    const bool waiting_helps = no_room && (stale_refusal || held_ + pinning_ > 0);
     if (held || !waiting_helps) {
       if (!queue_.empty() && queue_.front() == ticket) queue_.pop_front();
       changed_.notify_all();
@@ -56,7 +60,7 @@ WeightsLease SwapArbiter::lease(const std::string& expert) {
     if (queue_.empty() || queue_.front() != ticket) queue_.push_front(ticket);
     const uint64_t seen = changes_;
     changed_.notify_all();
-    changed_.wait(lock, [&] { return changes_ != seen; });
+    if (!stale_refusal) changed_.wait(lock, [&] { return changes_ != seen; });
   }
 }
 

@@ -79,6 +79,30 @@ TEST(ApiComposer, TwoExpertsThatDoNotFitTogetherTakeTurnsAndAnswerAsAlone) {
   EXPECT_LE(m.tiers[0].used_bytes, m.tiers[0].budget_bytes);
 }
 
+// Many short calls from many threads on two experts that take turns: a pin
+// refused while the other expert's last lease was going must wait and retry,
+// never fail (the race CI once hit: the holder let go between the store's
+// refusal and the arbiter's look at who holds what).
+TEST(ApiComposer, ShortCallsFromManyThreadsNeverFailToFindRoom) {
+  Composer composer = Composer::open(tight_config(), {.max_running = 2});
+  constexpr int kThreads = 16, kCalls = 40;
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int c = 0; c < kCalls && errors[t].empty(); ++c) {
+        try {
+          composer.generate((t + c) % 2 ? "dreams" : "stories", "Once", greedy(1 + (t * 7 + c) % 3));
+        } catch (const chorus::Error& e) {
+          errors[t] = e.what();
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(errors[t], "") << "thread " << t;
+  EXPECT_EQ(composer.metrics().pinned, 0);
+}
+
 // A cancel flag set while a node streams: it stops between decode steps; set
 // before, no node runs; either way the answer is not ok and says why.
 TEST(ApiComposer, AskStopsWhenCancelled) {
