@@ -7,7 +7,10 @@
 #include <immintrin.h>
 #include <omp.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <string>
 #include <map>
 #include <random>
 #include <tuple>
@@ -82,38 +85,96 @@ void BM_Matmul(benchmark::State& state, ck::GgmlType type, ck::ActivationPrecisi
   report(state, static_cast<double>(w.size()), 2.0 * rows * cols * n_tokens);
 }
 
-// One decode token through every matrix of llama-110m (12 layers of q, k, v,
-// o, gate, up, down, then the 32000-row classifier): 117 MB in q8_0, so each
-// matrix comes from DRAM as in a real forward pass, where the single-shape
-// benchmarks above re-read a matrix that the L3 holds. Args: threads.
-void BM_ModelSweep(benchmark::State& state, ck::GgmlType type, ck::ActivationPrecision precision) {
+// The matrices of one matmul_shared_input call (a forward pass's q/k/v, gate/up).
+struct SweepMatrix {
+  ck::GgmlType type;
+  int64_t rows, cols;
+};
+using SweepStep = std::vector<SweepMatrix>;
+
+// llama-110m in one type: 12 layers of q, k, v, o, gate, up, down (each its
+// own call), then the 32000-row classifier: 117 MB in q8_0.
+std::vector<SweepStep> llama110m_sweep(ck::GgmlType type) {
+  constexpr int64_t kDim = 768, kHidden = 2048, kVocab = 32000, kLayers = 12;
+  std::vector<SweepStep> steps;
+  for (int l = 0; l < kLayers; ++l) {
+    for (int i = 0; i < 4; ++i) steps.push_back({{type, kDim, kDim}});
+    steps.push_back({{type, kHidden, kDim}}), steps.push_back({{type, kHidden, kDim}});
+    steps.push_back({{type, kDim, kHidden}});
+  }
+  steps.push_back({{type, kVocab, kDim}});
+  return steps;
+}
+
+// Qwen2.5-Coder-1.5B-Instruct Q4_K_M as the forward pass calls it: per layer
+// q/k/v together, o, gate/up together, down; v and down in q6_K on the 14
+// layers where the file has them so; the 151936-row q6_K classifier. 980 MB.
+std::vector<SweepStep> qwen15b_q4_k_m_sweep() {
+  constexpr int64_t kDim = 1536, kKv = 256, kHidden = 8960, kVocab = 151936;
+  constexpr ck::GgmlType q4 = ck::GgmlType::Q4_K, q6 = ck::GgmlType::Q6_K;
+  const std::vector<int> six_bit = {0, 1, 5, 6, 7, 8, 9, 10, 13, 16, 19, 21, 24, 27};
+  std::vector<SweepStep> steps;
+  for (int l = 0; l < 28; ++l) {
+    const ck::GgmlType wide = std::find(six_bit.begin(), six_bit.end(), l) != six_bit.end() ? q6 : q4;
+    steps.push_back({{q4, kDim, kDim}, {q4, kKv, kDim}, {wide, kKv, kDim}});
+    steps.push_back({{q4, kDim, kDim}});
+    steps.push_back({{q4, kHidden, kDim}, {q4, kHidden, kDim}});
+    steps.push_back({{wide, kDim, kHidden}});
+  }
+  steps.push_back({{q6, kVocab, kDim}});
+  return steps;
+}
+
+// One decode token through every matrix of a model, in the forward pass's
+// calls: each matrix comes from DRAM as in a real forward pass, where the
+// single-shape benchmarks above re-read a matrix that the L3 holds. Args: threads.
+void BM_ModelSweep(benchmark::State& state, std::vector<SweepStep> steps, ck::ActivationPrecision precision) {
   set_threads(state, 0);
   const ck::KernelConfig config{bench_path(), precision};
-  constexpr int64_t kDim = 768, kHidden = 2048, kVocab = 32000, kLayers = 12;
-  std::vector<std::pair<int64_t, int64_t>> shapes;
-  for (int l = 0; l < kLayers; ++l) {
-    for (int i = 0; i < 4; ++i) shapes.emplace_back(kDim, kDim);
-    shapes.emplace_back(kHidden, kDim), shapes.emplace_back(kHidden, kDim), shapes.emplace_back(kDim, kHidden);
-  }
-  shapes.emplace_back(kVocab, kDim);
   std::vector<size_t> offsets;
   size_t total = 0;
-  for (auto [rows, cols] : shapes) offsets.push_back(total), total += ck::row_bytes(type, cols) * rows;
-  std::vector<uint8_t> w(total);
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    const std::vector<uint8_t>& one = weights(type, shapes[i].first, shapes[i].second);
-    std::memcpy(w.data() + offsets[i], one.data(), one.size());
-  }
-  const std::vector<float> x = random_floats(kHidden, 3);
-  std::vector<float> y(kVocab);
-  for (auto _ : state) {
-    for (size_t i = 0; i < shapes.size(); ++i) {
-      const ck::WeightMatrix m{type, shapes[i].first, shapes[i].second, w.data() + offsets[i]};
-      ck::matmul(config, m, x.data(), 1, y.data());
+  int64_t max_cols = 0, max_rows = 0;
+  for (const SweepStep& step : steps)
+    for (const SweepMatrix& m : step) {
+      offsets.push_back(total), total += ck::row_bytes(m.type, m.cols) * m.rows;
+      max_cols = std::max(max_cols, m.cols), max_rows = std::max(max_rows, m.rows);
     }
-    benchmark::DoNotOptimize(y.data());
+  std::vector<uint8_t> w(total);
+  size_t i = 0;
+  for (const SweepStep& step : steps)
+    for (const SweepMatrix& m : step) {
+      const std::vector<uint8_t>& one = weights(m.type, m.rows, m.cols);
+      std::memcpy(w.data() + offsets[i++], one.data(), one.size());
+    }
+  const std::vector<float> x = random_floats(max_cols, 3);
+  std::vector<std::vector<float>> y(3, std::vector<float>(max_rows));
+  // Seconds and bytes per kind of step (its shapes and types), reported as GB/s counters.
+  std::map<std::string, std::pair<double, double>> kinds;
+  for (auto _ : state) {
+    i = 0;
+    for (const SweepStep& step : steps) {
+      std::string kind;
+      double bytes = 0;
+      for (const SweepMatrix& m : step) {
+        kind += (kind.empty() ? "" : "+") + std::string(ck::type_name(m.type)) + "_" + std::to_string(m.rows) + "x" + std::to_string(m.cols);
+        bytes += ck::row_bytes(m.type, m.cols) * m.rows;
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      std::vector<ck::WeightMatrix> matrices;
+      std::vector<ck::MatmulOutput> outs;
+      matrices.reserve(step.size());
+      for (size_t k = 0; k < step.size(); ++k) {
+        matrices.push_back({step[k].type, step[k].rows, step[k].cols, w.data() + offsets[i++]});
+        outs.push_back({&matrices.back(), y[k].data()});
+      }
+      ck::matmul_shared_input(config, outs, x.data(), 1);
+      auto& [seconds, b] = kinds[kind];
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), b += bytes;
+    }
+    benchmark::DoNotOptimize(y[0].data());
   }
   report(state, static_cast<double>(total), 0.0);
+  for (const auto& [kind, sb] : kinds) state.counters[kind] = sb.second / sb.first * 1e-9;
 }
 
 void BM_OpenBlasSgemv(benchmark::State& state) {
@@ -228,12 +289,16 @@ BENCHMARK(BM_GemmF32)->Apply(gemm_shapes)->UseRealTime();
       ->UseRealTime();
 #define CHORUS_BENCH_QUANT(T) \
   CHORUS_BENCH(T##_int8, T, kInt8) CHORUS_BENCH(T##_int16, T, kInt16) CHORUS_BENCH(T##_f32act, T, kF32)
-BENCHMARK_CAPTURE(BM_ModelSweep, Q8_0_int8, ck::GgmlType::Q8_0, ck::ActivationPrecision::kInt8)
+BENCHMARK_CAPTURE(BM_ModelSweep, Q8_0_int8, llama110m_sweep(ck::GgmlType::Q8_0), ck::ActivationPrecision::kInt8)
     ->Arg(1)->Arg(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_ModelSweep, Q8_0_int16, ck::GgmlType::Q8_0, ck::ActivationPrecision::kInt16)
+BENCHMARK_CAPTURE(BM_ModelSweep, Q8_0_int16, llama110m_sweep(ck::GgmlType::Q8_0), ck::ActivationPrecision::kInt16)
     ->Arg(1)->Arg(2)->UseRealTime();
-BENCHMARK_CAPTURE(BM_ModelSweep, Q8_0_f32act, ck::GgmlType::Q8_0, ck::ActivationPrecision::kF32)
+BENCHMARK_CAPTURE(BM_ModelSweep, Q8_0_f32act, llama110m_sweep(ck::GgmlType::Q8_0), ck::ActivationPrecision::kF32)
     ->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ModelSweep, Qwen15B_Q4_K_M_int16, qwen15b_q4_k_m_sweep(), ck::ActivationPrecision::kInt16)
+    ->Arg(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ModelSweep, Qwen15B_Q4_K_M_int8, qwen15b_q4_k_m_sweep(), ck::ActivationPrecision::kInt8)
+    ->Arg(2)->UseRealTime();
 CHORUS_BENCH(F32, F32, kF32)
 CHORUS_BENCH(F16, F16, kF32)
 CHORUS_BENCH(BF16, BF16, kF32)

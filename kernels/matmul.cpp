@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 #include <vector>
+
+#include <omp.h>
 
 #include "kernels/cpu_features.h"
 #include "kernels/matmul_paths.h"
@@ -16,8 +19,16 @@ namespace chorus::kernels {
 
 namespace {
 
-// Output rows per unit of work (a multiple of 4, so the tiles stay whole).
-constexpr int64_t kRowChunk = 32;
+// Units of work are runs of output rows, a multiple of 4 (the tiles stay
+// whole), of decreasing size ("guided"): each a kGuidedShare-th of a
+// thread's share of what is left, down to kMinChunkBytes of weights per
+// token. A run is a sequential read: every new run costs a stall while the
+// hardware prefetcher finds the stream again, which fixed runs of 32 rows paid
+// every 28 KB on 1536-wide q4_K rows (a Qwen2.5-1.5B decode step streamed at
+// 17.1 GB/s, its gate/up at 16.4: bench ModelSweep). The small runs at the
+// end keep the threads finishing together.
+constexpr int64_t kGuidedShare = 2;
+constexpr int64_t kMinChunkBytes = 64 << 10;
 // Below this many multiply-adds a call runs on one thread: waking the team
 // costs more than it saves.
 constexpr int64_t kParallelMinWork = 1 << 15;
@@ -33,6 +44,32 @@ MatmulRowsFn rows_fn(KernelPath path, GgmlType type, ActivationPrecision activat
   if (!fn && path != KernelPath::kScalar) fn = matmul_rows_avx2(type, activations);
   if (!fn) fn = matmul_rows_scalar(type, activations);
   return fn;
+}
+
+// A run of rows [begin, end) of output `output`.
+struct RowChunk {
+  uint32_t output;
+  int64_t begin, end;
+};
+
+// The outputs' rows cut into runs as above, in order.
+void cut_into_chunks(std::span<const MatmulOutput> outs, int64_t n_tokens, int threads, std::vector<RowChunk>& chunks) {
+  chunks.clear();
+  double left = 0;
+  for (const MatmulOutput& o : outs) left += static_cast<double>(row_bytes(o.w->type, o.w->cols)) * o.w->rows;
+  for (uint32_t i = 0; i < outs.size(); ++i) {
+    const WeightMatrix& w = *outs[i].w;
+    const double bytes_per_row = static_cast<double>(row_bytes(w.type, w.cols));
+    const int64_t min_rows = static_cast<int64_t>(kMinChunkBytes / (bytes_per_row * n_tokens));
+    for (int64_t begin = 0; begin < w.rows;) {
+      const double want = left / (kGuidedShare * threads) / bytes_per_row;
+      int64_t rows = std::max<int64_t>(std::max<int64_t>(static_cast<int64_t>(want), min_rows), 4);
+      rows = std::min((rows + 3) / 4 * 4, w.rows - begin);
+      chunks.push_back({i, begin, begin + rows});
+      begin += rows;
+      left -= bytes_per_row * static_cast<double>(rows);
+    }
+  }
 }
 
 }  // namespace
@@ -91,11 +128,9 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
   // some output's kernel does, interleaved once after quantizing.
   const int64_t n_groups = precision == ActivationPrecision::kF32 ? 0 : n_tokens / 8;
   bool grouped = false;
-  // Each output's kernel and arguments, and the first chunk of its rows in
-  // the team's shared count of chunks.
+  // Each output's kernel and arguments.
   std::array<MatmulArgs, kMaxOutputs> args;
   std::array<MatmulRowsFn, kMaxOutputs> fns{};
-  std::array<int64_t, kMaxOutputs + 1> first_chunk{};
   size_t n = 0;
   int64_t work = 0;
   for (const MatmulOutput& o : outs) {
@@ -123,15 +158,18 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
     }
     if (reads_quantized && precision == ActivationPrecision::kF32) args[n].x_lanes = x_lanes.view();
     fns[n] = rows_fn(path, w.type, precision);
-    first_chunk[n + 1] = first_chunk[n] + (w.rows + kRowChunk - 1) / kRowChunk;
     work += w.rows * w.cols * n_tokens;
     ++n;
   }
   if (n == 0) return;
   if (quantized && n_tokens <= kSerialQuantizeMaxTokens)
     for (int64_t t = 0; t < n_tokens; ++t) quantize_token(t);
-  const int64_t n_chunks = first_chunk[n];
-#pragma omp parallel if (work >= kParallelMinWork)
+  const bool parallel = work >= kParallelMinWork;
+  thread_local std::vector<RowChunk> scratch_chunks;
+  std::vector<RowChunk>& chunks = scratch_chunks;
+  cut_into_chunks(outs, n_tokens, parallel ? omp_get_max_threads() : 1, chunks);
+  const int64_t n_chunks = static_cast<int64_t>(chunks.size());
+#pragma omp parallel if (parallel)
   {
     if (quantized && n_tokens > kSerialQuantizeMaxTokens) {
 #pragma omp for schedule(static)
@@ -146,12 +184,7 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
     // slows down does not hold the others up at the end. No barrier of its
     // own: the region's end is one.
 #pragma omp for schedule(dynamic, 1) nowait
-    for (int64_t c = 0; c < n_chunks; ++c) {
-      size_t i = 0;
-      while (c >= first_chunk[i + 1]) ++i;
-      const int64_t begin = (c - first_chunk[i]) * kRowChunk;
-      fns[i](args[i], begin, std::min(args[i].w.rows, begin + kRowChunk));
-    }
+    for (int64_t c = 0; c < n_chunks; ++c) fns[chunks[c].output](args[chunks[c].output], chunks[c].begin, chunks[c].end);
   }
 }
 
