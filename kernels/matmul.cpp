@@ -7,28 +7,18 @@
 
 #include <algorithm>
 #include <array>
-#include <span>
 #include <vector>
 
 #include <omp.h>
 
 #include "kernels/cpu_features.h"
 #include "kernels/matmul_paths.h"
+#include "kernels/row_runs.h"
 
 namespace chorus::kernels {
 
 namespace {
 
-// Units of work are runs of output rows, a multiple of 4 (the tiles stay
-// whole), of decreasing size ("guided"): each a kGuidedShare-th of a
-// thread's share of what is left, down to kMinChunkBytes of weights per
-// token. A run is a sequential read: every new run costs a stall while the
-// hardware prefetcher finds the stream again, which fixed runs of 32 rows paid
-// every 28 KB on 1536-wide q4_K rows (a Qwen2.5-1.5B decode step streamed at
-// 17.1 GB/s, its gate/up at 16.4: bench ModelSweep). The small runs at the
-// end keep the threads finishing together.
-constexpr int64_t kGuidedShare = 2;
-constexpr int64_t kMinChunkBytes = 64 << 10;
 // Below this many multiply-adds a call runs on one thread: waking the team
 // costs more than it saves.
 constexpr int64_t kParallelMinWork = 1 << 15;
@@ -44,32 +34,6 @@ MatmulRowsFn rows_fn(KernelPath path, GgmlType type, ActivationPrecision activat
   if (!fn && path != KernelPath::kScalar) fn = matmul_rows_avx2(type, activations);
   if (!fn) fn = matmul_rows_scalar(type, activations);
   return fn;
-}
-
-// A run of rows [begin, end) of output `output`.
-struct RowChunk {
-  uint32_t output;
-  int64_t begin, end;
-};
-
-// The outputs' rows cut into runs as above, in order.
-void cut_into_chunks(std::span<const MatmulOutput> outs, int64_t n_tokens, int threads, std::vector<RowChunk>& chunks) {
-  chunks.clear();
-  double left = 0;
-  for (const MatmulOutput& o : outs) left += static_cast<double>(row_bytes(o.w->type, o.w->cols)) * o.w->rows;
-  for (uint32_t i = 0; i < outs.size(); ++i) {
-    const WeightMatrix& w = *outs[i].w;
-    const double bytes_per_row = static_cast<double>(row_bytes(w.type, w.cols));
-    const int64_t min_rows = static_cast<int64_t>(kMinChunkBytes / (bytes_per_row * n_tokens));
-    for (int64_t begin = 0; begin < w.rows;) {
-      const double want = left / (kGuidedShare * threads) / bytes_per_row;
-      int64_t rows = std::max<int64_t>(std::max<int64_t>(static_cast<int64_t>(want), min_rows), 4);
-      rows = std::min((rows + 3) / 4 * 4, w.rows - begin);
-      chunks.push_back({i, begin, begin + rows});
-      begin += rows;
-      left -= bytes_per_row * static_cast<double>(rows);
-    }
-  }
 }
 
 }  // namespace
@@ -165,10 +129,10 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
   if (quantized && n_tokens <= kSerialQuantizeMaxTokens)
     for (int64_t t = 0; t < n_tokens; ++t) quantize_token(t);
   const bool parallel = work >= kParallelMinWork;
-  thread_local std::vector<RowChunk> scratch_chunks;
-  std::vector<RowChunk>& chunks = scratch_chunks;
-  cut_into_chunks(outs, n_tokens, parallel ? omp_get_max_threads() : 1, chunks);
-  const int64_t n_chunks = static_cast<int64_t>(chunks.size());
+  thread_local std::vector<RowRun> scratch_runs;
+  std::vector<RowRun>& runs = scratch_runs;
+  cut_into_runs(outs, n_tokens, parallel ? omp_get_max_threads() : 1, runs);
+  const auto n_runs = static_cast<int64_t>(runs.size());
 #pragma omp parallel if (parallel)
   {
     if (quantized && n_tokens > kSerialQuantizeMaxTokens) {
@@ -180,11 +144,11 @@ void matmul_shared_input(const KernelConfig& config, std::span<const MatmulOutpu
           with_interleaved([&](auto& x8, const auto& xq) { x8.interleave(xq.view(), nb, g); });
       }
     }
-    // Chunks handed out as threads free up: a thread that another process
+    // Runs (row_runs.h) handed out as threads free up: a thread that another process
     // slows down does not hold the others up at the end. No barrier of its
     // own: the region's end is one.
 #pragma omp for schedule(dynamic, 1) nowait
-    for (int64_t c = 0; c < n_chunks; ++c) fns[chunks[c].output](args[chunks[c].output], chunks[c].begin, chunks[c].end);
+    for (int64_t r = 0; r < n_runs; ++r) fns[runs[r].output](args[runs[r].output], runs[r].begin, runs[r].end);
   }
 }
 
