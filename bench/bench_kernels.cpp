@@ -3,6 +3,7 @@
 // (the memory limit). The kernel path comes from CHORUS_KERNEL_PATH.
 //   bench_kernels --benchmark_min_time=0.3
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 #include <cblas.h>
 #include <immintrin.h>
 #include <omp.h>
@@ -10,9 +11,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <string>
 #include <map>
 #include <random>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -148,28 +149,32 @@ void BM_ModelSweep(benchmark::State& state, std::vector<SweepStep> steps, ck::Ac
     }
   const std::vector<float> x = random_floats(max_cols, 3);
   std::vector<std::vector<float>> y(3, std::vector<float>(max_rows));
-  // Seconds and bytes per kind of step (its shapes and types), reported as GB/s counters.
+  // Each step's matrices and outputs, and its kind (shapes and types) with its bytes.
+  struct Call {
+    std::vector<ck::WeightMatrix> matrices;
+    std::vector<ck::MatmulOutput> outs;
+    std::string kind;
+    double bytes = 0;
+  };
+  std::vector<Call> calls(steps.size());
+  i = 0;
+  for (size_t s = 0; s < steps.size(); ++s) {
+    Call& c = calls[s];
+    for (const SweepMatrix& m : steps[s]) {
+      c.matrices.push_back({m.type, m.rows, m.cols, w.data() + offsets[i++]});
+      c.kind += (c.kind.empty() ? "" : "+") + fmt::format("{}_{}x{}", ck::type_name(m.type), m.rows, m.cols);
+      c.bytes += static_cast<double>(ck::row_bytes(m.type, m.cols) * m.rows);
+    }
+    for (size_t k = 0; k < c.matrices.size(); ++k) c.outs.push_back({&c.matrices[k], y[k].data()});
+  }
+  // Seconds and bytes per kind of call, reported as GB/s counters.
   std::map<std::string, std::pair<double, double>> kinds;
   for (auto _ : state) {
-    i = 0;
-    for (const SweepStep& step : steps) {
-      std::string kind;
-      double bytes = 0;
-      for (const SweepMatrix& m : step) {
-        kind += (kind.empty() ? "" : "+") + std::string(ck::type_name(m.type)) + "_" + std::to_string(m.rows) + "x" + std::to_string(m.cols);
-        bytes += ck::row_bytes(m.type, m.cols) * m.rows;
-      }
+    for (const Call& c : calls) {
       const auto t0 = std::chrono::steady_clock::now();
-      std::vector<ck::WeightMatrix> matrices;
-      std::vector<ck::MatmulOutput> outs;
-      matrices.reserve(step.size());
-      for (size_t k = 0; k < step.size(); ++k) {
-        matrices.push_back({step[k].type, step[k].rows, step[k].cols, w.data() + offsets[i++]});
-        outs.push_back({&matrices.back(), y[k].data()});
-      }
-      ck::matmul_shared_input(config, outs, x.data(), 1);
-      auto& [seconds, b] = kinds[kind];
-      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), b += bytes;
+      ck::matmul_shared_input(config, c.outs, x.data(), 1);
+      auto& [seconds, bytes] = kinds[c.kind];
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), bytes += c.bytes;
     }
     benchmark::DoNotOptimize(y[0].data());
   }
