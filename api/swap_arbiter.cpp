@@ -33,7 +33,7 @@ WeightsLease SwapArbiter::lease(const std::string& expert) {
   }
   for (;;) {
     ++pinning_;
-    const uint64_t before = changes_;
+    const uint64_t releases_before = releases_;
     lock.unlock();
     std::shared_ptr<HeldPin> held;
     std::optional<Error> refused;
@@ -44,8 +44,10 @@ WeightsLease SwapArbiter::lease(const std::string& expert) {
     }
     lock.lock();
     --pinning_;
-    // A lease that went (or a pin that ended) while we tried may have made the room the store refused: try again.
-    const bool stale_refusal = changes_ != before;
+    // A lease that went while we tried may have made the room the store
+    // refused: try again at once. (Only a release makes room: counting other
+    // refused attempts here would let two waiters retry each other forever.)
+    const bool stale_refusal = releases_ != releases_before;
     ++changes_;
     if (held) ++held_;
     const bool no_room = refused && refused->code() == ErrorCode::kResourceExhausted;
@@ -67,6 +69,7 @@ WeightsLease SwapArbiter::lease(const std::string& expert) {
 void SwapArbiter::released() {
   std::lock_guard lock(mu_);
   --held_;
+  ++releases_;
   ++changes_;
   changed_.notify_all();
 }

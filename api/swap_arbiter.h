@@ -39,6 +39,7 @@ class SwapArbiter {
   int held_ = 0;                // leases alive
   int pinning_ = 0;             // pins in progress (the store may count them as pinned already)
   uint64_t changes_ = 0;        // bumped whenever a lease goes or a pin attempt ends
+  uint64_t releases_ = 0;       // bumped whenever a lease goes
 };
 
 }  // namespace chorus::api
