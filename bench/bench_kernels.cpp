@@ -132,24 +132,19 @@ std::vector<SweepStep> qwen15b_q4_k_m_sweep() {
 void BM_ModelSweep(benchmark::State& state, std::vector<SweepStep> steps, ck::ActivationPrecision precision) {
   set_threads(state, 0);
   const ck::KernelConfig config{bench_path(), precision};
-  std::vector<size_t> offsets;
-  size_t total = 0;
+  size_t total = 0, max_outputs = 0;
   int64_t max_cols = 0, max_rows = 0;
-  for (const SweepStep& step : steps)
+  for (const SweepStep& step : steps) {
+    max_outputs = std::max(max_outputs, step.size());
     for (const SweepMatrix& m : step) {
-      offsets.push_back(total), total += ck::row_bytes(m.type, m.cols) * m.rows;
+      total += ck::row_bytes(m.type, m.cols) * m.rows;
       max_cols = std::max(max_cols, m.cols), max_rows = std::max(max_rows, m.rows);
     }
+  }
   std::vector<uint8_t> w(total);
-  size_t i = 0;
-  for (const SweepStep& step : steps)
-    for (const SweepMatrix& m : step) {
-      const std::vector<uint8_t>& one = weights(m.type, m.rows, m.cols);
-      std::memcpy(w.data() + offsets[i++], one.data(), one.size());
-    }
   const std::vector<float> x = random_floats(max_cols, 3);
-  std::vector<std::vector<float>> y(3, std::vector<float>(max_rows));
-  // Each step's matrices and outputs, and its kind (shapes and types) with its bytes.
+  std::vector<std::vector<float>> y(max_outputs, std::vector<float>(max_rows));
+  // Each step's matrices (laid end to end in w) and outputs, and its kind (shapes and types) with its bytes.
   struct Call {
     std::vector<ck::WeightMatrix> matrices;
     std::vector<ck::MatmulOutput> outs;
@@ -157,13 +152,16 @@ void BM_ModelSweep(benchmark::State& state, std::vector<SweepStep> steps, ck::Ac
     double bytes = 0;
   };
   std::vector<Call> calls(steps.size());
-  i = 0;
+  size_t offset = 0;
   for (size_t s = 0; s < steps.size(); ++s) {
     Call& c = calls[s];
     for (const SweepMatrix& m : steps[s]) {
-      c.matrices.push_back({m.type, m.rows, m.cols, w.data() + offsets[i++]});
+      const std::vector<uint8_t>& one = weights(m.type, m.rows, m.cols);
+      std::memcpy(w.data() + offset, one.data(), one.size());
+      c.matrices.push_back({m.type, m.rows, m.cols, w.data() + offset});
       c.kind += (c.kind.empty() ? "" : "+") + fmt::format("{}_{}x{}", ck::type_name(m.type), m.rows, m.cols);
-      c.bytes += static_cast<double>(ck::row_bytes(m.type, m.cols) * m.rows);
+      c.bytes += static_cast<double>(one.size());
+      offset += one.size();
     }
     for (size_t k = 0; k < c.matrices.size(); ++k) c.outs.push_back({&c.matrices[k], y[k].data()});
   }
