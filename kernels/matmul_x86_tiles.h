@@ -400,27 +400,38 @@ struct Int8Dots {
     if (Q::kSigned) xq = _mm256_sign_epi8(xq, w.q);
     return Dot::template dot<Q::kUnitPairWeights>(w.q_unsigned, xq, w.pair_weights);
   }
-  // Eight tokens (eight_token_tile): per 4-element chunk c the chunk's weight
-  // quants in every lane, maddubs with the 8 tokens' 4 quants; the i16 pair
-  // sums of kChunksPerMadd chunks added before madd (the sub-scales as pair
-  // weights). maddubs on every path (no VNNI here).
-  template <class Q>
-  static __m256i eight_token_dot(const SubBlock& sb, const BlockQuantsX8<Quants>& xb) {
+  // Eight tokens a group (eight_token_tile), G groups: per 4-element chunk c
+  // the chunk's weight quants in every lane, maddubs with each group's 8
+  // tokens' 4 quants; the i16 pair sums of kChunksPerMadd chunks added before
+  // madd (the sub-scales as pair weights). The broadcasts are made once for
+  // the G groups. maddubs on every path (no VNNI here).
+  template <class Q, int G>
+  static void eight_token_dots(const SubBlock& sb, const BlockQuantsX8<Quants>* const* xb, __m256i* dot) {
     const DwordBroadcaster qu(unsigned_quants<Q>(sb)), qs(sb.q);  // qs: the signs, for signed quants
-    __m256i dot = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int g = 0; g < G; ++g) dot[g] = _mm256_setzero_si256();
 #pragma GCC unroll 8
     for (int c0 = 0; c0 < 8; c0 += Q::kChunksPerMadd) {
-      __m256i pairs = _mm256_setzero_si256();
+      __m256i pairs[G];
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g) pairs[g] = _mm256_setzero_si256();
 #pragma GCC unroll 8
       for (int c = c0; c < c0 + Q::kChunksPerMadd; ++c) {
-        __m256i xc = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb.q[c]));
-        if constexpr (Q::kSigned) xc = _mm256_sign_epi8(xc, qs(c));
-        pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(qu(c), xc));
+        const __m256i q = qu(c);
+        __m256i sign;
+        if constexpr (Q::kSigned) sign = qs(c);
+#pragma GCC unroll 2
+        for (int g = 0; g < G; ++g) {
+          __m256i xc = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb[g]->q[c]));
+          if constexpr (Q::kSigned) xc = _mm256_sign_epi8(xc, sign);
+          pairs[g] = _mm256_add_epi16(pairs[g], _mm256_maddubs_epi16(q, xc));
+        }
       }
       // Chunks 0-3 are elements 0-15 (the low half's sub-scale), chunks 4-7 elements 16-31.
-      dot = _mm256_add_epi32(dot, _mm256_madd_epi16(pairs, c0 < 4 ? sb.scale_lo : sb.scale_hi));
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g)
+        dot[g] = _mm256_add_epi32(dot[g], _mm256_madd_epi16(pairs[g], c0 < 4 ? sb.scale_lo : sb.scale_hi));
     }
-    return dot;
   }
 };
 // 16-bit activations: the quants widened to i16 with the sub-scales
@@ -458,20 +469,34 @@ struct Int16Dots {
     return _mm256_add_epi32(_mm256_madd_epi16(w.even, _mm256_load_si256(p)),
                             _mm256_madd_epi16(w.odd, _mm256_load_si256(p + 1)));
   }
-  // Eight tokens (eight_token_tile): per pair of elements c the pair's two
-  // weights in every lane, madd with the 8 tokens' pairs; two sums, so the
-  // adds do not wait on each other.
-  template <class Q>
-  static __m256i eight_token_dot(const SubBlock& sb, const BlockQuantsX8<Quants>& xb) {
+  // Eight tokens a group (eight_token_tile), G ≤ 2 groups: per pair of
+  // elements c the pair's two weights in every lane (made once for the
+  // groups), madd with each group's 8 tokens' pairs; two sums a group, so the
+  // adds do not wait on each other. The sums are named variables, not an
+  // array: GCC kept an array of them in memory for some types.
+  template <class Q, int G>
+  static void eight_token_dots(const SubBlock& sb, const BlockQuantsX8<Quants>* const* xb, __m256i* dot) {
+    static_assert(G == 1 || G == 2);
     const Weights w = prepare<Q, true>(sb);
     const DwordBroadcaster lo(w.even), hi(w.odd);
-    __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-#pragma GCC unroll 16
-    for (int c = 0; c < 16; ++c) {
-      const __m256i xc = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb.q[c]));
-      dot[c % 2] = _mm256_add_epi32(dot[c % 2], _mm256_madd_epi16(c < 8 ? lo(c) : hi(c - 8), xc));
+    auto x = [&](int g, int c) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(xb[g]->q[c])); };
+    __m256i even0 = _mm256_setzero_si256(), odd0 = even0, even1 = even0, odd1 = even0;
+#pragma GCC unroll 8
+    for (int c = 0; c < 16; c += 2) {
+      const __m256i w0 = c < 8 ? lo(c) : hi(c - 8), w1 = c < 8 ? lo(c + 1) : hi(c - 7);
+      even0 = _mm256_add_epi32(even0, _mm256_madd_epi16(w0, x(0, c)));
+      odd0 = _mm256_add_epi32(odd0, _mm256_madd_epi16(w1, x(0, c + 1)));
+      if constexpr (G == 2) {
+        even1 = _mm256_add_epi32(even1, _mm256_madd_epi16(w0, x(1, c)));
+        odd1 = _mm256_add_epi32(odd1, _mm256_madd_epi16(w1, x(1, c + 1)));
+        asm("" : "+x"(even1), "+x"(odd1));
+      }
+      // Left to itself GCC reassociates the adds into a tree after all the
+      // madds, and their results spill: each sum is taken as it comes.
+      asm("" : "+x"(even0), "+x"(odd0));
     }
-    return _mm256_add_epi32(dot[0], dot[1]);
+    dot[0] = _mm256_add_epi32(even0, odd0);
+    if constexpr (G == 2) dot[1] = _mm256_add_epi32(even1, odd1);
   }
 };
 
@@ -595,26 +620,48 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
   for (int t = 0; t < T; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
-// Eight tokens at once from interleaved activations (ActivationsX8): lane t
-// of every vector is token t. Per 4-byte chunk of a sub-block's activations
-// (4 int8 or 2 int16 elements), the chunk's weights are broadcast and
-// multiplied with the 8 tokens' chunks, so the lanes end up holding each
-// token's integer dot product with no sums across lanes (Dots::eight_token_dot).
+// Eight tokens at once from interleaved activations (ActivationsX8), in G
+// groups of 8 (16 tokens when G = 2: the weights' unpack and broadcasts are
+// then paid once for both groups): lane t of every vector is token t of its
+// group. Per 4-byte chunk of a sub-block's activations (4 int8 or 2 int16
+// elements), the chunk's weights are broadcast and multiplied with the 8
+// tokens' chunks, so the lanes end up holding each token's integer dot
+// product with no sums across lanes (Dots::eight_token_dots).
 //
 // Bit for bit integer_tile's result for each token (batch invariance): the
 // integer dot products are exact either way, and each token's f32 operations
 // are integer_tile's in its order. integer_tile keeps sub-block k of each
 // group of 8 in lane k of one accumulator and sums the lanes at the end
-// (hsum); here acc[k] holds lane k of every token, and the end sums them in
-// hsum's order. (A row's last group, when partial, leaves the missing
-// accumulators as they are, where integer_tile adds products with 0 to its
-// lanes: they can differ only in the sign of an exact zero, which compares equal.)
-template <class Q, class Dots>
-void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename Dots::Quants>& x, int64_t n_sub,
+// (hsum); here accumulator (g, k) holds lane k of every token of group g, and the end
+// sums them in hsum's order. (A row's last group, when partial, leaves the
+// missing accumulators as they are, where integer_tile adds products with 0
+// to its lanes: they can differ only in the sign of an exact zero, which
+// compares equal.) y: group g's 8 outputs at y[(8g + t) · y_stride].
+// eight_token_tile's 8·G f32 accumulators, each touched once a sub-block.
+// One group's 8 stay in registers. Two groups' 16 live in memory (L1): held
+// in registers they pushed the sub-block's working set (the broadcast
+// weights, the integer sums) into spills. The pointer is made opaque so the
+// compiler cannot turn the array back into registers.
+template <int G>
+struct EightTokenAccumulators {
+  alignas(32) float memory[G * 8 * 8] = {};
+  float* p = memory;
+  EightTokenAccumulators() { asm("" : "+r"(p)); }
+  __m256 get(int g, int k) const { return _mm256_load_ps(p + (8 * g + k) * 8); }
+  void set(int g, int k, __m256 v) { _mm256_store_ps(p + (8 * g + k) * 8, v); }
+};
+template <>
+struct EightTokenAccumulators<1> {
+  __m256 acc[8] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  __m256 get(int, int k) const { return acc[k]; }
+  void set(int, int k, __m256 v) { acc[k] = v; }
+};
+
+template <class Q, class Dots, int G>
+void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename Dots::Quants>* x, int64_t n_sub,
                       float* y, int64_t y_stride) {
-  __m256 acc[8];
-#pragma GCC unroll 8
-  for (int k = 0; k < 8; ++k) acc[k] = _mm256_setzero_ps();
+  EightTokenAccumulators<G> acc;
   constexpr int kSub = Q::kBlockElems / 32;
   constexpr int kGroup = 8;
   static_assert(kGroup % kSub == 0);
@@ -633,20 +680,32 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename D
       if (sub == 0) prefetch_next_tile<1>(w + blk, n_sub / kSub);
       SubBlock sb;
       Q::unpack(w[blk], scales, sub, sb);
-      __m256i dot = Dots::template eight_token_dot<Q>(sb, x.qs[b]);
-      if constexpr (Q::kOffset != 0)
-        dot = plus_offset_times<Q>(dot, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.sum + 8 * b)));
-      const __m256 scale_xd = _mm256_mul_ps(_mm256_set1_ps(scale[k]), _mm256_loadu_ps(x.d + 8 * b));
-      acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale_xd, acc[k]);
-      if constexpr (Q::kHasMin) acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(mins[k]), _mm256_loadu_ps(x.d_sum + 8 * b), acc[k]);
+      const BlockQuantsX8<typename Dots::Quants>* xb[G];
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g) xb[g] = &x[g].qs[b];
+      __m256i dot[G];
+      Dots::template eight_token_dots<Q, G>(sb, xb, dot);
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g) {
+        if constexpr (Q::kOffset != 0)
+          dot[g] = plus_offset_times<Q>(dot[g], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[g].sum + 8 * b)));
+        const __m256 scale_xd = _mm256_mul_ps(_mm256_broadcast_ss(scale + k), _mm256_loadu_ps(x[g].d + 8 * b));
+        __m256 a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[g]), scale_xd, acc.get(g, k));
+        if constexpr (Q::kHasMin) a = _mm256_fmadd_ps(_mm256_broadcast_ss(mins + k), _mm256_loadu_ps(x[g].d_sum + 8 * b), a);
+        acc.set(g, k, a);
+      }
     }
   }
-  // hsum's order: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
-  const __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6])),
-                                   _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7])));
-  alignas(32) float out[8];
-  _mm256_store_ps(out, sum);
-  for (int t = 0; t < 8; ++t) y[t * y_stride] = out[t];
+#pragma GCC unroll 2
+  for (int g = 0; g < G; ++g) {
+    auto a = [&](int k) { return acc.get(g, k); };
+    // hsum's order: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
+    const __m256 sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a(0), a(4)), _mm256_add_ps(a(2), a(6))),
+                                     _mm256_add_ps(_mm256_add_ps(a(1), a(5)), _mm256_add_ps(a(3), a(7))));
+    alignas(32) float out[8];
+    _mm256_store_ps(out, sum);
+    for (int t = 0; t < 8; ++t) y[(8 * g + t) * y_stride] = out[t];
+  }
 }
 
 template <class Q, class Dots>
@@ -656,18 +715,25 @@ void rows_integer(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   const int64_t n_sub = a.w.cols / 32, blocks_per_row = a.w.cols / Q::kBlockElems, stride = a.w.rows;
   const auto* base = static_cast<const Block*>(a.w.data);
   auto row_ptr = [&](int64_t o) { return base + o * blocks_per_row; };
-  // Int8 activations in groups of 8 tokens (batched decode, prefill; the
-  // types of takes_eight_token_groups()): the eight-token tile, a group at a
-  // time over the rows (they stay in L1/L2).
+  // Integer activations in groups of 8 tokens (batched decode, prefill; the
+  // types of takes_eight_token_groups()): the eight-token tile, two groups at
+  // a time over the rows (they stay in L1/L2), then a last odd group.
   int64_t t_begin = 0;
   const ActivationsX8<typename Dots::Quants> x8 = a.interleaved<typename Dots::Quants>();
   if (x8.qs) {
-    for (int64_t g = 0; g < a.n_tokens / 8; ++g) {
+    const int64_t n_groups = a.n_tokens / 8;
+    int64_t g = 0;
+    for (; g + 2 <= n_groups; g += 2) {  // 16 tokens a pass over the rows
+      const ActivationsX8<typename Dots::Quants> xg[2] = {x8.group(g, n_sub), x8.group(g + 1, n_sub)};
+      for (int64_t o = row_begin; o < row_end; ++o)
+        eight_token_tile<Q, Dots, 2>(row_ptr(o), xg, n_sub, a.y + 8 * g * stride + o, stride);
+    }
+    if (g < n_groups) {
       const ActivationsX8<typename Dots::Quants> xg = x8.group(g, n_sub);
       for (int64_t o = row_begin; o < row_end; ++o)
-        eight_token_tile<Q, Dots>(row_ptr(o), xg, n_sub, a.y + 8 * g * stride + o, stride);
+        eight_token_tile<Q, Dots, 1>(row_ptr(o), &xg, n_sub, a.y + 8 * g * stride + o, stride);
     }
-    t_begin = a.n_tokens / 8 * 8;
+    t_begin = n_groups * 8;
   }
   auto tile = [&]<int R, int T>(const Block* const* rows, int64_t t, float* y) {
     static_assert(R == 1);
