@@ -126,6 +126,23 @@ std::vector<SweepStep> qwen15b_q4_k_m_sweep() {
   return steps;
 }
 
+// SmolLM2-135M-Instruct Q4_1 as the forward pass calls it: 30 layers of
+// q/k/v together, o, gate/up together, down, all q4_1 on 576-wide rows
+// (360 bytes: 18 blocks), then the tied q8_0 classifier. 96 MB.
+std::vector<SweepStep> smollm2_q4_1_sweep() {
+  constexpr int64_t kDim = 576, kKv = 192, kHidden = 1536, kVocab = 49152;
+  constexpr ck::GgmlType q4 = ck::GgmlType::Q4_1;
+  std::vector<SweepStep> steps;
+  for (int l = 0; l < 30; ++l) {
+    steps.push_back({{q4, kDim, kDim}, {q4, kKv, kDim}, {q4, kKv, kDim}});
+    steps.push_back({{q4, kDim, kDim}});
+    steps.push_back({{q4, kHidden, kDim}, {q4, kHidden, kDim}});
+    steps.push_back({{q4, kDim, kHidden}});
+  }
+  steps.push_back({{ck::GgmlType::Q8_0, kVocab, kDim}});
+  return steps;
+}
+
 // One decode token through every matrix of a model, in the forward pass's
 // calls: each matrix comes from DRAM as in a real forward pass, where the
 // single-shape benchmarks above re-read a matrix that the L3 holds. Args: threads.
@@ -298,6 +315,10 @@ BENCHMARK_CAPTURE(BM_ModelSweep, Q8_0_int16, llama110m_sweep(ck::GgmlType::Q8_0)
     ->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ModelSweep, Q8_0_f32act, llama110m_sweep(ck::GgmlType::Q8_0), ck::ActivationPrecision::kF32)
     ->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ModelSweep, SmolLM2_Q4_1_int16, smollm2_q4_1_sweep(), ck::ActivationPrecision::kInt16)
+    ->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ModelSweep, SmolLM2_Q4_1_int8, smollm2_q4_1_sweep(), ck::ActivationPrecision::kInt8)
+    ->Arg(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ModelSweep, Qwen15B_Q4_K_M_int16, qwen15b_q4_k_m_sweep(), ck::ActivationPrecision::kInt16)
     ->Arg(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ModelSweep, Qwen15B_Q4_K_M_int8, qwen15b_q4_k_m_sweep(), ck::ActivationPrecision::kInt8)
