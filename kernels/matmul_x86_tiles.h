@@ -312,9 +312,11 @@ __m256 block_field_lanes(const typename Q::Block* row, int64_t first, int n, Fie
   const typename Q::Block* b = row + first;
   auto h = [&](int k) { return static_cast<int16_t>(field(b[k])); };
   if (n == 8) return _mm256_cvtph_ps(_mm_setr_epi16(h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7)));
-  alignas(16) uint16_t tail[8] = {};
-  for (int k = 0; k < n; ++k) tail[k] = field(b[k]);
-  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(tail)));
+  // A row's last group (576 wide: 8 + 8 + 2) in registers too: assembled in
+  // a zeroed array, its 16-byte load waited on the 2-byte stores (no store
+  // forwarding), in every row.
+  auto t = [&](int k) { return k < n ? h(k) : int16_t{0}; };
+  return _mm256_cvtph_ps(_mm_setr_epi16(t(0), t(1), t(2), t(3), t(4), t(5), t(6), t(7)));
 }
 template <class Q>
 __m256 group_scales(const typename Q::Block* row, const typename Q::Scales& scales, int64_t first, int n) {
