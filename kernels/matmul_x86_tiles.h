@@ -622,6 +622,29 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
   for (int t = 0; t < T; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
+// eight_token_tile's 8·G f32 accumulators, each touched once a sub-block.
+// One group's 8 stay in registers. Two groups' 16 live in memory (L1): held
+// in registers they pushed the sub-block's working set (the broadcast
+// weights, the integer sums) into spills. The pointer is made opaque so the
+// compiler cannot turn the array back into registers.
+template <int G>
+struct EightTokenAccumulators {
+  alignas(32) float memory[G * 8 * 8] = {};
+  float* p = memory;  // into this object's own array: not copyable
+  EightTokenAccumulators() { asm("" : "+r"(p)); }
+  EightTokenAccumulators(const EightTokenAccumulators&) = delete;
+  EightTokenAccumulators& operator=(const EightTokenAccumulators&) = delete;
+  __m256 get(int g, int k) const { return _mm256_load_ps(p + (8 * g + k) * 8); }
+  void set(int g, int k, __m256 v) { _mm256_store_ps(p + (8 * g + k) * 8, v); }
+};
+template <>
+struct EightTokenAccumulators<1> {
+  __m256 acc[8] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  __m256 get(int, int k) const { return acc[k]; }
+  void set(int, int k, __m256 v) { acc[k] = v; }
+};
+
 // Eight tokens at once from interleaved activations (ActivationsX8), in G
 // groups of 8 (16 tokens when G = 2: the weights' unpack and broadcasts are
 // then paid once for both groups): lane t of every vector is token t of its
@@ -634,32 +657,11 @@ void integer_tile(const typename Q::Block* w, const QuantizedActivations<typenam
 // integer dot products are exact either way, and each token's f32 operations
 // are integer_tile's in its order. integer_tile keeps sub-block k of each
 // group of 8 in lane k of one accumulator and sums the lanes at the end
-// (hsum); here accumulator (g, k) holds lane k of every token of group g, and the end
-// sums them in hsum's order. (A row's last group, when partial, leaves the
-// missing accumulators as they are, where integer_tile adds products with 0
-// to its lanes: they can differ only in the sign of an exact zero, which
-// compares equal.) y: group g's 8 outputs at y[(8g + t) · y_stride].
-// eight_token_tile's 8·G f32 accumulators, each touched once a sub-block.
-// One group's 8 stay in registers. Two groups' 16 live in memory (L1): held
-// in registers they pushed the sub-block's working set (the broadcast
-// weights, the integer sums) into spills. The pointer is made opaque so the
-// compiler cannot turn the array back into registers.
-template <int G>
-struct EightTokenAccumulators {
-  alignas(32) float memory[G * 8 * 8] = {};
-  float* p = memory;
-  EightTokenAccumulators() { asm("" : "+r"(p)); }
-  __m256 get(int g, int k) const { return _mm256_load_ps(p + (8 * g + k) * 8); }
-  void set(int g, int k, __m256 v) { _mm256_store_ps(p + (8 * g + k) * 8, v); }
-};
-template <>
-struct EightTokenAccumulators<1> {
-  __m256 acc[8] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                   _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  __m256 get(int, int k) const { return acc[k]; }
-  void set(int, int k, __m256 v) { acc[k] = v; }
-};
-
+// (hsum); here accumulator (g, k) holds lane k of every token of group g,
+// and the end sums them in hsum's order. (A row's last group, when partial,
+// leaves the missing accumulators as they are, where integer_tile adds
+// products with 0 to its lanes: they can differ only in the sign of an exact
+// zero, which compares equal.) y: group g's 8 outputs at y[(8g + t) · y_stride].
 template <class Q, class Dots, int G>
 void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename Dots::Quants>* x, int64_t n_sub,
                       float* y, int64_t y_stride) {
