@@ -129,7 +129,7 @@ MatmulRowsFn matmul_rows_avx2(GgmlType type, ActivationPrecision activations) {
   if (takes_integer_activations(type)) {
     switch (activations) {
       case ActivationPrecision::kInt8: return integer_rows<Int8Dots<DotMaddubs>>(type);
-      case ActivationPrecision::kInt16: return integer_rows<Int16Dots>(type);
+      case ActivationPrecision::kInt16: return integer_rows<Int16Dots<MaddAdd>>(type);
       case ActivationPrecision::kF32: return f32_activation_rows(type);
     }
   }

@@ -81,15 +81,6 @@ void for_each_tile(int64_t row_begin, int64_t row_end, int64_t t_begin, int64_t 
 // (pair sums ≤ 2·63·127, no saturation); signed quants (q8_0, q6_K − 32) go in
 // as |w| with the activation taking w's sign.
 
-// The product of 32 u8 quants with 32 s8 activations as 8 i32 partial sums,
-// the maddubs pairs weighted by `pair_weights` (all 1 when kUnitPairWeights).
-struct DotMaddubs {
-  template <bool kUnitPairWeights>
-  static __m256i dot(__m256i q_unsigned, __m256i x, __m256i pair_weights) {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(q_unsigned, x), pair_weights);
-  }
-};
-
 // The block's scale and min (w = scale · (q·sub_scale + offset) + min) are
 // not here: the tile takes 8 blocks' at once (group_scales, group_mins).
 struct SubBlock {
@@ -384,31 +375,20 @@ struct DwordBroadcaster {
   }
 };
 
-template <class Dot>
-struct Int8Dots {
-  using Quants = BlockQuantsQ8;
-  template <class Q>
-  static constexpr bool kSubScalesAfterSum = false;  // madd applies them for free
-  struct Weights {
-    __m256i q_unsigned, q, pair_weights;
-  };
-  template <class Q>
-  static Weights prepare(const SubBlock& sb) {
-    return {unsigned_quants<Q>(sb), sb.q, pair_weights(sb)};
-  }
-  template <class Q>
-  static __m256i dot(const Weights& w, const BlockQuantsQ8& x) {
-    __m256i xq = _mm256_load_si256(reinterpret_cast<const __m256i*>(x.q));
-    if (Q::kSigned) xq = _mm256_sign_epi8(xq, w.q);
-    return Dot::template dot<Q::kUnitPairWeights>(w.q_unsigned, xq, w.pair_weights);
+// The product of 32 u8 quants with 32 s8 activations as 8 i32 partial sums,
+// the maddubs pairs weighted by `pair_weights` (all 1 when kUnitPairWeights).
+struct DotMaddubs {
+  template <bool kUnitPairWeights>
+  static __m256i dot(__m256i q_unsigned, __m256i x, __m256i pair_weights) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(q_unsigned, x), pair_weights);
   }
   // Eight tokens a group (eight_token_tile), G groups: per 4-element chunk c
   // the chunk's weight quants in every lane, maddubs with each group's 8
   // tokens' 4 quants; the i16 pair sums of kChunksPerMadd chunks added before
   // madd (the sub-scales as pair weights). The broadcasts are made once for
-  // the G groups. maddubs on every path (no VNNI here).
+  // the G groups.
   template <class Q, int G>
-  static void eight_token_dots(const SubBlock& sb, const BlockQuantsX8<Quants>* const* xb, __m256i* dot) {
+  static void eight_token_dots(const SubBlock& sb, const BlockQuantsX8<BlockQuantsQ8>* const* xb, __m256i* dot) {
     const DwordBroadcaster qu(unsigned_quants<Q>(sb)), qs(sb.q);  // qs: the signs, for signed quants
 #pragma GCC unroll 2
     for (int g = 0; g < G; ++g) dot[g] = _mm256_setzero_si256();
@@ -436,6 +416,39 @@ struct Int8Dots {
     }
   }
 };
+
+template <class Dot>
+struct Int8Dots {
+  using Quants = BlockQuantsQ8;
+  template <class Q>
+  static constexpr bool kSubScalesAfterSum = false;  // madd applies them for free
+  struct Weights {
+    __m256i q_unsigned, q, pair_weights;
+  };
+  template <class Q>
+  static Weights prepare(const SubBlock& sb) {
+    return {unsigned_quants<Q>(sb), sb.q, pair_weights(sb)};
+  }
+  template <class Q>
+  static __m256i dot(const Weights& w, const BlockQuantsQ8& x) {
+    __m256i xq = _mm256_load_si256(reinterpret_cast<const __m256i*>(x.q));
+    if (Q::kSigned) xq = _mm256_sign_epi8(xq, w.q);
+    return Dot::template dot<Q::kUnitPairWeights>(w.q_unsigned, xq, w.pair_weights);
+  }
+  // Eight tokens a group, G groups (eight_token_tile): the Dot's.
+  template <class Q, int G>
+  static void eight_token_dots(const SubBlock& sb, const BlockQuantsX8<Quants>* const* xb, __m256i* dot) {
+    Dot::template eight_token_dots<Q, G>(sb, xb, dot);
+  }
+};
+// acc + the i32 sums of adjacent i16 products of a and b (madd, then add;
+// one vpdpwssd on the AVX-512 path: MaddAddVnni). The same integers either
+// way: neither saturates, and a sub-block's sums fit i32 (32 products of at
+// most 32·128 by 16383).
+struct MaddAdd {
+  static __m256i madd_add(__m256i acc, __m256i a, __m256i b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
+};
+
 // 16-bit activations: the quants widened to i16 with the sub-scales
 // multiplied in (at most 32·128 in magnitude, q6_K's), then madd. Widened
 // in BlockQuantsQ16's order (even elements, then odd): each 16-bit word of
@@ -443,6 +456,7 @@ struct Int8Dots {
 // in its high byte, so a mask (or two shifts, to extend a sign) and a shift
 // widen them, in-lane. Each vector's low half is elements 0-15, its high
 // half 16-31: pair_weights() is their sub-scales.
+template <class Madd>
 struct Int16Dots {
   using Quants = BlockQuantsQ16;
   struct Weights {
@@ -468,8 +482,7 @@ struct Int16Dots {
   template <class Q>
   static __m256i dot(const Weights& w, const BlockQuantsQ16& x) {
     const auto* p = reinterpret_cast<const __m256i*>(x.q);
-    return _mm256_add_epi32(_mm256_madd_epi16(w.even, _mm256_load_si256(p)),
-                            _mm256_madd_epi16(w.odd, _mm256_load_si256(p + 1)));
+    return Madd::madd_add(_mm256_madd_epi16(w.even, _mm256_load_si256(p)), w.odd, _mm256_load_si256(p + 1));
   }
   // Eight tokens a group (eight_token_tile), G ≤ 2 groups: per pair of
   // elements c the pair's two weights in every lane (made once for the
@@ -486,11 +499,11 @@ struct Int16Dots {
 #pragma GCC unroll 8
     for (int c = 0; c < 16; c += 2) {
       const __m256i w0 = c < 8 ? lo(c) : hi(c - 8), w1 = c < 8 ? lo(c + 1) : hi(c - 7);
-      even0 = _mm256_add_epi32(even0, _mm256_madd_epi16(w0, x(0, c)));
-      odd0 = _mm256_add_epi32(odd0, _mm256_madd_epi16(w1, x(0, c + 1)));
+      even0 = Madd::madd_add(even0, w0, x(0, c));
+      odd0 = Madd::madd_add(odd0, w1, x(0, c + 1));
       if constexpr (G == 2) {
-        even1 = _mm256_add_epi32(even1, _mm256_madd_epi16(w0, x(1, c)));
-        odd1 = _mm256_add_epi32(odd1, _mm256_madd_epi16(w1, x(1, c + 1)));
+        even1 = Madd::madd_add(even1, w0, x(1, c));
+        odd1 = Madd::madd_add(odd1, w1, x(1, c + 1));
         asm("" : "+x"(even1), "+x"(odd1));
       }
       // Left to itself GCC reassociates the adds into a tree after all the
