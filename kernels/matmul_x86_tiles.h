@@ -725,6 +725,15 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename D
   }
 }
 
+// Whether Dots has a tile for Q that takes two rows at once
+// (two_row_eight_token_tile<Q, G>(row0, row1, x, n_sub, y, y_stride): y's
+// columns o and o + 1, each as eight_token_tile writes one).
+template <class Dots, class Q>
+constexpr bool has_two_row_eight_token_tile() {
+  if constexpr (requires { Dots::template kTwoRowEightTokenTile<Q>; }) return Dots::template kTwoRowEightTokenTile<Q>;
+  else return false;
+}
+
 template <class Q, class Dots>
 void rows_integer(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   using Activations = QuantizedActivations<typename Dots::Quants>;
@@ -739,17 +748,21 @@ void rows_integer(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   const ActivationsX8<typename Dots::Quants> x8 = a.interleaved<typename Dots::Quants>();
   if (x8.qs) {
     const int64_t n_groups = a.n_tokens / 8;
+    // Groups g .. g + G - 1 over the rows: two rows at a time where Dots has
+    // a two-row tile for Q (the AVX-512 int8 path), else one.
+    auto pass = [&]<int G>(int64_t g) {
+      ActivationsX8<typename Dots::Quants> xg[G];
+      for (int k = 0; k < G; ++k) xg[k] = x8.group(g + k, n_sub);
+      float* y = a.y + 8 * g * stride;
+      int64_t o = row_begin;
+      if constexpr (has_two_row_eight_token_tile<Dots, Q>())
+        for (; o + 2 <= row_end; o += 2)
+          Dots::template two_row_eight_token_tile<Q, G>(row_ptr(o), row_ptr(o + 1), xg, n_sub, y + o, stride);
+      for (; o < row_end; ++o) eight_token_tile<Q, Dots, G>(row_ptr(o), xg, n_sub, y + o, stride);
+    };
     int64_t g = 0;
-    for (; g + 2 <= n_groups; g += 2) {  // 16 tokens a pass over the rows
-      const ActivationsX8<typename Dots::Quants> xg[2] = {x8.group(g, n_sub), x8.group(g + 1, n_sub)};
-      for (int64_t o = row_begin; o < row_end; ++o)
-        eight_token_tile<Q, Dots, 2>(row_ptr(o), xg, n_sub, a.y + 8 * g * stride + o, stride);
-    }
-    if (g < n_groups) {
-      const ActivationsX8<typename Dots::Quants> xg = x8.group(g, n_sub);
-      for (int64_t o = row_begin; o < row_end; ++o)
-        eight_token_tile<Q, Dots, 1>(row_ptr(o), &xg, n_sub, a.y + 8 * g * stride + o, stride);
-    }
+    for (; g + 2 <= n_groups; g += 2) pass.template operator()<2>(g);  // 16 tokens a pass over the rows
+    if (g < n_groups) pass.template operator()<1>(g);
     t_begin = n_groups * 8;
   }
   auto tile = [&]<int R, int T>(const Block* const* rows, int64_t t, float* y) {
