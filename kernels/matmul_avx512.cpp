@@ -85,145 +85,189 @@ struct DotVnni {
   }
 };
 
-// The int8 path's Dots, with a two-row eight-token tile for the unsigned
-// types (the 4- and 5-bit ones): 512-bit vectors whose low half is row o's
-// 8 tokens and high half row o + 1's. Per 4-element chunk one vpermd puts
-// each row's chunk of weights in its half, and one vpdpbusd multiplies it
-// with the 8 tokens' chunk, loaded into both halves by a broadcast load (a
-// load-port uop): where the 256-bit tile spends two shuffles a chunk on the
-// vector ports, this spends one for two rows. No 512-bit vpsignb exists, so
-// q6_K goes in unsigned, as its 6-bit codes u = q + 32, and each half's
-// Σ u·x less 32·Σx (a vpdpbusd of the tokens' chunks with 32s) is its Σ q·x.
-// (q8_0 takes no eight-token groups.)
+struct MaddAddVnni {
+  static __m256i madd_add(__m256i acc, __m256i a, __m256i b) { return _mm256_dpwssd_epi32(acc, a, b); }
+};
+
+// ---- two rows at once: the eight-token tiles in 512-bit vectors ---------------
+//
+// Each vector's low half is row o's 8 tokens, its high half row o + 1's. Per
+// 4-byte chunk of a sub-block one permute puts each row's chunk of weights in
+// its half, and one VNNI instruction multiplies it with the 8 tokens' chunk,
+// loaded into both halves by a broadcast load (a load-port uop): where the
+// 256-bit tile spends two shuffles a chunk on the vector ports, this spends
+// one for two rows.
 //
 // Each lane's integer dot product and f32 operations are eight_token_tile's
 // for that row and token, in its order (accumulator k of a group of 8
 // sub-blocks; the end sums them in hsum's order), so it is bit for bit that
 // tile's result, and integer_tile's (batch invariance).
+
 __m512 two_rows(__m256 r0, __m256 r1) { return _mm512_insertf32x8(_mm512_castps256_ps512(r0), r1, 1); }
+__m512i two_rows(__m256i r0, __m256i r1) { return _mm512_inserti64x4(_mm512_castsi256_si512(r0), r1, 1); }
+// The same i16 value in every word of r0 (and of r1): as i32, r0's in the low half, r1's in the high.
+__m512i two_rows_word(__m256i r0, __m256i r1) {
+  return _mm512_cvtepi16_epi32(_mm256_inserti128_si256(r0, _mm256_castsi256_si128(r1), 1));
+}
 // vpermd's indices for lane k of each half in every lane of that half.
 __m512i lane_k(int k) {
   return _mm512_set_epi32(8 + k, 8 + k, 8 + k, 8 + k, 8 + k, 8 + k, 8 + k, 8 + k, k, k, k, k, k, k, k, k);
 }
+// Group g's 8 tokens' chunk c of block b in both halves.
+template <class Quants>
+__m512i tokens_chunk(const ActivationsX8<Quants>* x, int g, int64_t b, int c) {
+  return _mm512_broadcast_i64x4(_mm256_load_si256(reinterpret_cast<const __m256i*>(x[g].qs[b].q[c])));
+}
 
-struct Int8DotsAvx512 : Int8Dots<DotVnni> {
+// int8: vpdpbusd, the sub-scales multiplied in after. No 512-bit vpsignb
+// exists, so q6_K goes in unsigned, as its 6-bit codes u = q + 32, and each
+// half's Σ u·x less 32·Σx (a vpdpbusd of the tokens' chunks with 32s) is its
+// Σ q·x. (q8_0 takes no eight-token groups.)
+struct TwoRowInt8 {
+  using Quants = BlockQuantsQ8;
   template <class Q>
-  static constexpr bool kTwoRowEightTokenTile = !Q::kSigned || std::is_same_v<Q, Q6_K>;
-
+  static constexpr bool kTakes = !Q::kSigned || std::is_same_v<Q, Q6_K>;
   template <class Q, int G>
-  static void two_row_eight_token_tile(const typename Q::Block* w0, const typename Q::Block* w1,
-                                       const ActivationsQ8x8* x, int64_t n_sub, float* y, int64_t y_stride) {
+  static void dots(const SubBlock& q0, const SubBlock& q1, const ActivationsQ8x8* x, int64_t b, __m512i* dot) {
     constexpr bool kQ6 = std::is_same_v<Q, Q6_K>;
-    static_assert(!Q::kSigned || kQ6);
-    constexpr int kSub = Q::kBlockElems / 32;
-    constexpr int kGroup = 8;
-    __m512 acc[G][kGroup];
+    __m512i q = two_rows(q0.q, q1.q);
+    if constexpr (kQ6) q = _mm512_add_epi8(q, _mm512_set1_epi8(32));
+    // lo: chunks 0-3 (elements 0-15), hi: 4-7; lo32, hi32: q6_K's 32·Σx.
+    __m512i lo[G], hi[G], lo32[G], hi32[G];
 #pragma GCC unroll 2
-    for (int g = 0; g < G; ++g)
+    for (int g = 0; g < G; ++g) lo[g] = hi[g] = lo32[g] = hi32[g] = _mm512_setzero_si512();
 #pragma GCC unroll 8
-      for (int k = 0; k < kGroup; ++k) acc[g][k] = _mm512_setzero_ps();
-    for (int64_t first = 0; first < n_sub; first += kGroup) {
-      const int n = sub_blocks_in_group<kSub, kGroup>(n_sub, first);
-      typename Q::Scales s0, s1;
-      Q::decode(w0[first / kSub], s0);
-      Q::decode(w1[first / kSub], s1);
-      const __m512 scales = two_rows(group_scales<Q>(w0, s0, first, n), group_scales<Q>(w1, s1, first, n));
-      __m512 mins = _mm512_setzero_ps();
-      if constexpr (Q::kHasMin) mins = two_rows(group_mins<Q>(w0, s0, first, n), group_mins<Q>(w1, s1, first, n));
-      // The k-quants' sub-scales of each row's 8 sub-blocks as i32, for
-      // elements 0-15 (lo) and 16-31 (hi): the same but for q6_K.
-      __m512i sub_scales_lo = _mm512_setzero_si512(), sub_scales_hi = sub_scales_lo;
-      if constexpr (kQ6) {
-        auto picked = [](const Q6_KScale& k, int odd) {
-          const __m128i order = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
-          const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(k.scales));
-          return _mm256_cvtepi8_epi32(_mm_shuffle_epi8(bytes, _mm_add_epi8(order, _mm_set1_epi8(static_cast<char>(odd)))));
-        };
-        sub_scales_lo = _mm512_inserti64x4(_mm512_castsi256_si512(picked(s0, 0)), picked(s1, 0), 1);
-        sub_scales_hi = _mm512_inserti64x4(_mm512_castsi256_si512(picked(s0, 1)), picked(s1, 1), 1);
-      } else if constexpr (!Q::kUnitPairWeights) {
-        auto dwords = [](const KScalesMins& k) {
-          return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(k.sc)));
-        };
-        sub_scales_lo = _mm512_inserti64x4(_mm512_castsi256_si512(dwords(s0)), dwords(s1), 1);
-      }
-#pragma GCC unroll 8
-      for (int k = 0; k < kGroup; ++k) {
-        if (k >= n) break;
-        const int64_t b = first + k, blk = block_of<kSub>(first, k);
-        const int sub = k % kSub;
-        if (sub == 0) {
-          prefetch_next_tile<2>(w0 + blk, n_sub / kSub);
-          prefetch_next_tile<2>(w1 + blk, n_sub / kSub);
-        }
-        SubBlock q0, q1;
-        Q::unpack(w0[blk], s0, sub, q0);
-        Q::unpack(w1[blk], s1, sub, q1);
-        __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(q0.q), q1.q, 1);
-        if constexpr (kQ6) q = _mm512_add_epi8(q, _mm512_set1_epi8(32));
-        // lo32, hi32: q6_K's 32·Σx over elements 0-15 and 16-31.
-        __m512i lo[G], hi[G], lo32[G], hi32[G];
+    for (int c = 0; c < 8; ++c) {
+      const __m512i qc = _mm512_permutexvar_epi32(lane_k(c), q);
 #pragma GCC unroll 2
-        for (int g = 0; g < G; ++g) lo[g] = hi[g] = lo32[g] = hi32[g] = _mm512_setzero_si512();
-#pragma GCC unroll 8
-        for (int c = 0; c < 8; ++c) {
-          const __m512i qc = _mm512_permutexvar_epi32(lane_k(c), q);
-#pragma GCC unroll 2
-          for (int g = 0; g < G; ++g) {
-            const __m512i xc = _mm512_broadcast_i64x4(_mm256_load_si256(reinterpret_cast<const __m256i*>(x[g].qs[b].q[c])));
-            if (c < 4) lo[g] = _mm512_dpbusd_epi32(lo[g], qc, xc);
-            else hi[g] = _mm512_dpbusd_epi32(hi[g], qc, xc);
-            if constexpr (kQ6) {
-              if (c < 4) lo32[g] = _mm512_dpbusd_epi32(lo32[g], _mm512_set1_epi8(32), xc);
-              else hi32[g] = _mm512_dpbusd_epi32(hi32[g], _mm512_set1_epi8(32), xc);
-            }
-          }
-        }
-        const __m512 scale_k = _mm512_permutexvar_ps(lane_k(k), scales);
-#pragma GCC unroll 2
-        for (int g = 0; g < G; ++g) {
-          __m512i dot;
-          if constexpr (kQ6) {
-            dot = _mm512_add_epi32(
-                _mm512_mullo_epi32(_mm512_sub_epi32(lo[g], lo32[g]), _mm512_permutexvar_epi32(lane_k(k), sub_scales_lo)),
-                _mm512_mullo_epi32(_mm512_sub_epi32(hi[g], hi32[g]), _mm512_permutexvar_epi32(lane_k(k), sub_scales_hi)));
-          } else {
-            dot = _mm512_add_epi32(lo[g], hi[g]);
-            if constexpr (!Q::kUnitPairWeights)
-              dot = _mm512_mullo_epi32(dot, _mm512_permutexvar_epi32(lane_k(k), sub_scales_lo));
-          }
-          if constexpr (Q::kOffset != 0) {
-            static_assert(Q::kOffset == -8 || Q::kOffset == -16);
-            const __m512i sum = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[g].sum + 8 * b)));
-            dot = _mm512_sub_epi32(dot, _mm512_slli_epi32(sum, Q::kOffset == -8 ? 3 : 4));
-          }
-          const __m512 scale_xd = _mm512_mul_ps(scale_k, _mm512_broadcast_f32x8(_mm256_loadu_ps(x[g].d + 8 * b)));
-          acc[g][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale_xd, acc[g][k]);
-          if constexpr (Q::kHasMin)
-            acc[g][k] = _mm512_fmadd_ps(_mm512_permutexvar_ps(lane_k(k), mins),
-                                        _mm512_broadcast_f32x8(_mm256_loadu_ps(x[g].d_sum + 8 * b)), acc[g][k]);
-        }
+      for (int g = 0; g < G; ++g) {
+        const __m512i xc = tokens_chunk(x, g, b, c);
+        (c < 4 ? lo : hi)[g] = _mm512_dpbusd_epi32((c < 4 ? lo : hi)[g], qc, xc);
+        if constexpr (kQ6) (c < 4 ? lo32 : hi32)[g] = _mm512_dpbusd_epi32((c < 4 ? lo32 : hi32)[g], _mm512_set1_epi8(32), xc);
       }
     }
 #pragma GCC unroll 2
     for (int g = 0; g < G; ++g) {
-      const __m512* a = acc[g];
-      // hsum's order: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
-      const __m512 sum = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[4]), _mm512_add_ps(a[2], a[6])),
-                                       _mm512_add_ps(_mm512_add_ps(a[1], a[5]), _mm512_add_ps(a[3], a[7])));
-      alignas(64) float out[16];
-      _mm512_store_ps(out, sum);
-      for (int t = 0; t < 8; ++t) {
-        y[(8 * g + t) * y_stride] = out[t];
-        y[(8 * g + t) * y_stride + 1] = out[8 + t];
+      if constexpr (Q::kUnitPairWeights) {
+        dot[g] = _mm512_add_epi32(lo[g], hi[g]);
+      } else if constexpr (kQ6) {  // a sub-scale per 16 elements
+        dot[g] = _mm512_add_epi32(
+            _mm512_mullo_epi32(_mm512_sub_epi32(lo[g], lo32[g]), two_rows_word(q0.scale_lo, q1.scale_lo)),
+            _mm512_mullo_epi32(_mm512_sub_epi32(hi[g], hi32[g]), two_rows_word(q0.scale_hi, q1.scale_hi)));
+      } else {
+        dot[g] = _mm512_mullo_epi32(_mm512_add_epi32(lo[g], hi[g]), two_rows_word(q0.scale_lo, q1.scale_lo));
       }
     }
   }
 };
 
-struct MaddAddVnni {
-  static __m256i madd_add(__m256i acc, __m256i a, __m256i b) { return _mm256_dpwssd_epi32(acc, a, b); }
+// 16-bit: vpdpwssd on the weights widened as Int16Dots widens them (the
+// sub-scales multiplied in). Chunk c (2 elements) is dword c of a row's
+// [even | odd] words; one vpermt2d takes it from both rows.
+struct TwoRowInt16 {
+  using Quants = BlockQuantsQ16;
+  template <class Q>
+  static constexpr bool kTakes = true;
+  template <class Q, int G>
+  static void dots(const SubBlock& q0, const SubBlock& q1, const ActivationsQ16x8* x, int64_t b, __m512i* dot) {
+    using Widen = Int16Dots<MaddAddVnni>;
+    const typename Widen::Weights w0 = Widen::prepare<Q, true>(q0), w1 = Widen::prepare<Q, true>(q1);
+    const __m512i r0 = two_rows(w0.even, w0.odd), r1 = two_rows(w1.even, w1.odd);
+    // Two sums a group, so the vpdpwssd do not all wait on each other.
+    __m512i even[G], odd[G];
+#pragma GCC unroll 2
+    for (int g = 0; g < G; ++g) even[g] = odd[g] = _mm512_setzero_si512();
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; ++c) {
+      const __m512i wc = _mm512_permutex2var_epi32(r0, _mm512_add_epi32(lane_k(c), _mm512_set_epi32(8, 8, 8, 8, 8, 8, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0)), r1);
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g) (c % 2 ? odd : even)[g] = _mm512_dpwssd_epi32((c % 2 ? odd : even)[g], wc, tokens_chunk(x, g, b, c));
+    }
+#pragma GCC unroll 2
+    for (int g = 0; g < G; ++g) dot[g] = _mm512_add_epi32(even[g], odd[g]);
+  }
 };
+
+// eight_token_tile for rows o and o + 1 (y's columns o and o + 1), by
+// TwoRowDots' integer dot products.
+template <class Q, class TwoRowDots, int G>
+void two_row_eight_token_tile(const typename Q::Block* w0, const typename Q::Block* w1,
+                              const ActivationsX8<typename TwoRowDots::Quants>* x, int64_t n_sub, float* y,
+                              int64_t y_stride) {
+  constexpr int kSub = Q::kBlockElems / 32;
+  constexpr int kGroup = 8;
+  __m512 acc[G][kGroup];
+#pragma GCC unroll 2
+  for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+    for (int k = 0; k < kGroup; ++k) acc[g][k] = _mm512_setzero_ps();
+  for (int64_t first = 0; first < n_sub; first += kGroup) {
+    const int n = sub_blocks_in_group<kSub, kGroup>(n_sub, first);
+    typename Q::Scales s0, s1;
+    Q::decode(w0[first / kSub], s0);
+    Q::decode(w1[first / kSub], s1);
+    const __m512 scales = two_rows(group_scales<Q>(w0, s0, first, n), group_scales<Q>(w1, s1, first, n));
+    __m512 mins = _mm512_setzero_ps();
+    if constexpr (Q::kHasMin) mins = two_rows(group_mins<Q>(w0, s0, first, n), group_mins<Q>(w1, s1, first, n));
+#pragma GCC unroll 8
+    for (int k = 0; k < kGroup; ++k) {
+      if (k >= n) break;
+      const int64_t b = first + k, blk = block_of<kSub>(first, k);
+      const int sub = k % kSub;
+      if (sub == 0) {
+        prefetch_next_tile<2>(w0 + blk, n_sub / kSub);
+        prefetch_next_tile<2>(w1 + blk, n_sub / kSub);
+      }
+      SubBlock q0, q1;
+      Q::unpack(w0[blk], s0, sub, q0);
+      Q::unpack(w1[blk], s1, sub, q1);
+      __m512i dot[G];
+      TwoRowDots::template dots<Q, G>(q0, q1, x, b, dot);
+      const __m512 scale_k = _mm512_permutexvar_ps(lane_k(k), scales);
+#pragma GCC unroll 2
+      for (int g = 0; g < G; ++g) {
+        if constexpr (Q::kOffset != 0) {
+          static_assert(Q::kOffset == -8 || Q::kOffset == -16);
+          const __m512i sum = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[g].sum + 8 * b)));
+          dot[g] = _mm512_sub_epi32(dot[g], _mm512_slli_epi32(sum, Q::kOffset == -8 ? 3 : 4));
+        }
+        const __m512 scale_xd = _mm512_mul_ps(scale_k, _mm512_broadcast_f32x8(_mm256_loadu_ps(x[g].d + 8 * b)));
+        acc[g][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[g]), scale_xd, acc[g][k]);
+        if constexpr (Q::kHasMin)
+          acc[g][k] = _mm512_fmadd_ps(_mm512_permutexvar_ps(lane_k(k), mins),
+                                      _mm512_broadcast_f32x8(_mm256_loadu_ps(x[g].d_sum + 8 * b)), acc[g][k]);
+      }
+    }
+  }
+#pragma GCC unroll 2
+  for (int g = 0; g < G; ++g) {
+    const __m512* a = acc[g];
+    // hsum's order: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
+    const __m512 sum = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[4]), _mm512_add_ps(a[2], a[6])),
+                                     _mm512_add_ps(_mm512_add_ps(a[1], a[5]), _mm512_add_ps(a[3], a[7])));
+    alignas(64) float out[16];
+    _mm512_store_ps(out, sum);
+    for (int t = 0; t < 8; ++t) {
+      y[(8 * g + t) * y_stride] = out[t];
+      y[(8 * g + t) * y_stride + 1] = out[8 + t];
+    }
+  }
+}
+
+// The AVX-512 path's Dots: the 256-bit ones, plus the two-row tile.
+template <class Base, class TwoRowDots>
+struct WithTwoRowTile : Base {
+  template <class Q>
+  static constexpr bool kTwoRowEightTokenTile = TwoRowDots::template kTakes<Q>;
+  template <class Q, int G>
+  static void two_row_eight_token_tile(const typename Q::Block* w0, const typename Q::Block* w1,
+                                       const ActivationsX8<typename Base::Quants>* x, int64_t n_sub, float* y,
+                                       int64_t y_stride) {
+    kernels::two_row_eight_token_tile<Q, TwoRowDots, G>(w0, w1, x, n_sub, y, y_stride);
+  }
+};
+using Int8DotsAvx512 = WithTwoRowTile<Int8Dots<DotVnni>, TwoRowInt8>;
+using Int16DotsAvx512 = WithTwoRowTile<Int16Dots<MaddAddVnni>, TwoRowInt16>;
 
 // ---- float weights: 16 lanes at a time; the tail through a lane mask ----------
 
@@ -301,7 +345,7 @@ MatmulRowsFn matmul_rows_avx512(GgmlType type, ActivationPrecision activations) 
   switch (activations) {
     case ActivationPrecision::kInt8: return integer_rows<Int8DotsAvx512>(type);
     case ActivationPrecision::kF32: return f32_activation_rows(type);
-    case ActivationPrecision::kInt16: return integer_rows<Int16Dots<MaddAddVnni>>(type);
+    case ActivationPrecision::kInt16: return integer_rows<Int16DotsAvx512>(type);
   }
   return nullptr;
 }
