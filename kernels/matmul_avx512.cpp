@@ -36,52 +36,14 @@ namespace {
 
 // vpdpbusd sums four u8×s8 products per i32 lane: the same 8 lanes' total as
 // maddubs+madd, in one instruction. Pair weights other than 1 (the k-quant
-// sub-scales) keep maddubs+madd.
-struct DotVnni {
+// sub-scales) keep maddubs+madd. The 256-bit eight-token tile is DotMaddubs'
+// (the two-row tile below takes every pair of rows; it serves a run's last
+// odd row).
+struct DotVnni : DotMaddubs {
   template <bool kUnitPairWeights>
   static __m256i dot(__m256i q_unsigned, __m256i x, __m256i pair_weights) {
     if constexpr (kUnitPairWeights) return _mm256_dpbusd_epi32(_mm256_setzero_si256(), q_unsigned, x);
     return _mm256_madd_epi16(_mm256_maddubs_epi16(q_unsigned, x), pair_weights);
-  }
-  // Eight tokens a group (eight_token_tile), G groups: per 4-element chunk c
-  // the chunk's weight quants in every lane (made once for the groups), one
-  // vpdpbusd with each group's 8 tokens' 4 quants, straight into i32: no i16
-  // pair sums, so no kChunksPerMadd bound. Chunks 0-3 (elements 0-15) and
-  // 4-7 (16-31) go to two sums, which also keeps two chains in flight; the
-  // sub-scales multiply the sums after (one vpmulld; q6_K, whose halves have
-  // their own, two). The same integers as maddubs+madd.
-  template <class Q, int G>
-  static void eight_token_dots(const SubBlock& sb, const BlockQuantsX8<BlockQuantsQ8>* const* xb, __m256i* dot) {
-    const DwordBroadcaster qu(unsigned_quants<Q>(sb)), qs(sb.q);  // qs: the signs, for signed quants
-    __m256i lo[G], hi[G];
-#pragma GCC unroll 2
-    for (int g = 0; g < G; ++g) lo[g] = hi[g] = _mm256_setzero_si256();
-#pragma GCC unroll 8
-    for (int c = 0; c < 8; ++c) {
-      const __m256i q = qu(c);
-      __m256i sign;
-      if constexpr (Q::kSigned) sign = qs(c);
-#pragma GCC unroll 2
-      for (int g = 0; g < G; ++g) {
-        __m256i xc = _mm256_load_si256(reinterpret_cast<const __m256i*>(xb[g]->q[c]));
-        if constexpr (Q::kSigned) xc = _mm256_sign_epi8(xc, sign);
-        if (c < 4) lo[g] = _mm256_dpbusd_epi32(lo[g], q, xc);
-        else hi[g] = _mm256_dpbusd_epi32(hi[g], q, xc);
-      }
-    }
-    // A sub-scale as i32 lanes: scale_lo/hi hold it in every 16-bit word.
-    auto as_dwords = [](__m256i words) { return _mm256_cvtepi16_epi32(_mm256_castsi256_si128(words)); };
-#pragma GCC unroll 2
-    for (int g = 0; g < G; ++g) {
-      if constexpr (Q::kUnitPairWeights) {
-        dot[g] = _mm256_add_epi32(lo[g], hi[g]);
-      } else if constexpr (std::is_same_v<Q, Q6_K>) {  // a sub-scale per 16 elements
-        dot[g] = _mm256_add_epi32(_mm256_mullo_epi32(lo[g], as_dwords(sb.scale_lo)),
-                                  _mm256_mullo_epi32(hi[g], as_dwords(sb.scale_hi)));
-      } else {
-        dot[g] = _mm256_mullo_epi32(_mm256_add_epi32(lo[g], hi[g]), as_dwords(sb.scale_lo));
-      }
-    }
   }
 };
 
