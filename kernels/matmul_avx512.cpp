@@ -82,18 +82,24 @@ __m512i tokens_chunk(const ActivationsX8<Quants>* x, int g, int64_t b, int c) {
 }
 
 // int8: vpdpbusd, the sub-scales multiplied in after. No 512-bit vpsignb
-// exists, so q6_K goes in unsigned, as its 6-bit codes u = q + 32, and each
-// half's Σ u·x less 32·Σx (a vpdpbusd of the tokens' chunks with 32s) is its
-// Σ q·x. (q8_0 takes no eight-token groups.)
+// exists, so the signed types go in unsigned: q8_0 as q + 128, whose Σ u·x
+// less 128·Σx (the block sums the activations carry) is Σ q·x — the tile
+// takes that off as it takes off q4_0's offset (kCodeOffset); q6_K as its
+// 6-bit codes u = q + 32, with each half's 32·Σx (a vpdpbusd of the tokens'
+// chunks with 32s) taken off here, as each half has its own sub-scale.
 struct TwoRowInt8 {
   using Quants = BlockQuantsQ8;
   template <class Q>
-  static constexpr bool kTakes = !Q::kSigned || std::is_same_v<Q, Q6_K>;
+  static constexpr bool kTakes = true;
+  // What the codes the dots multiply add to the quants, for the tile to take off.
+  template <class Q>
+  static constexpr int kCodeOffset = std::is_same_v<Q, Q8_0> ? 128 : 0;
   template <class Q, int G>
   static void dots(const SubBlock& q0, const SubBlock& q1, const ActivationsQ8x8* x, int64_t b, __m512i* dot) {
     constexpr bool kQ6 = std::is_same_v<Q, Q6_K>;
     __m512i q = two_rows(q0.q, q1.q);
     if constexpr (kQ6) q = _mm512_add_epi8(q, _mm512_set1_epi8(32));
+    if constexpr (kCodeOffset<Q> == 128) q = _mm512_xor_si512(q, _mm512_set1_epi8(static_cast<char>(0x80)));
     // lo: chunks 0-3 (elements 0-15), hi: 4-7; lo32, hi32: q6_K's 32·Σx.
     __m512i lo[G], hi[G], lo32[G], hi32[G];
 #pragma GCC unroll 2
@@ -150,6 +156,13 @@ struct TwoRowInt16 {
   }
 };
 
+// TwoRowDots::kCodeOffset<Q>, or 0 where it has none.
+template <class TwoRowDots, class Q>
+constexpr int code_offset() {
+  if constexpr (requires { TwoRowDots::template kCodeOffset<Q>; }) return TwoRowDots::template kCodeOffset<Q>;
+  else return 0;
+}
+
 // eight_token_tile for rows o and o + 1 (y's columns o and o + 1), by
 // TwoRowDots' integer dot products.
 template <class Q, class TwoRowDots, int G>
@@ -188,10 +201,13 @@ void two_row_eight_token_tile(const typename Q::Block* w0, const typename Q::Blo
       const __m512 scale_k = _mm512_permutexvar_ps(lane_k(k), scales);
 #pragma GCC unroll 2
       for (int g = 0; g < G; ++g) {
-        if constexpr (Q::kOffset != 0) {
-          static_assert(Q::kOffset == -8 || Q::kOffset == -16);
+        // Σ (q + offset)·x = Σ q·x − |offset|·Σx, a power of two: q4_0 −8,
+        // q5_0 −16, and q8_0's codes' 128 (the codes are q + 128).
+        constexpr int kTakeOff = Q::kOffset != 0 ? -Q::kOffset : code_offset<TwoRowDots, Q>();
+        if constexpr (kTakeOff != 0) {
+          static_assert(kTakeOff == 8 || kTakeOff == 16 || kTakeOff == 128);
           const __m512i sum = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[g].sum + 8 * b)));
-          dot[g] = _mm512_sub_epi32(dot[g], _mm512_slli_epi32(sum, Q::kOffset == -8 ? 3 : 4));
+          dot[g] = _mm512_sub_epi32(dot[g], _mm512_slli_epi32(sum, kTakeOff == 8 ? 3 : kTakeOff == 16 ? 4 : 7));
         }
         const __m512 scale_xd = _mm512_mul_ps(scale_k, _mm512_broadcast_f32x8(_mm256_loadu_ps(x[g].d + 8 * b)));
         acc[g][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[g]), scale_xd, acc[g][k]);

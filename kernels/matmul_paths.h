@@ -57,10 +57,11 @@ bool takes_integer_activations(GgmlType type);
 
 // Whether the path's integer kernel for the type and precision takes groups
 // of 8 tokens at once (MatmulArgs::xq8x8, xq16x8): the SIMD paths for the 4-
-// to 6-bit types, and with 16-bit activations q8_0 too. Not q8_0 with int8:
-// with one chunk per madd (and a sign per chunk) its eight-token tile measured
-// slower than the one-token tile (2048², 8 tokens, one core: 64 against 74
-// GFLOP/s), where the others gain 16-30 % (docs/kernels.md).
+// to 6-bit types, and with 16-bit activations q8_0 too. q8_0 with int8 only
+// on AVX-512, whose two-row tile takes it unsigned: on AVX2, with one chunk
+// per madd (and a sign per chunk), its eight-token tile measured slower than
+// the one-token tile (2048², 8 tokens, one core: 64 against 74 GFLOP/s),
+// where the others gain 16-30 % (docs/kernels.md).
 bool takes_eight_token_groups(KernelPath path, GgmlType type, ActivationPrecision precision);
 
 // Whether the path's f32-activation kernel for the type reads

@@ -149,7 +149,7 @@ bool takes_integer_activations(GgmlType type) { return integer_activation_rows<B
 bool takes_eight_token_groups(KernelPath path, GgmlType type, ActivationPrecision precision) {
   if (path == KernelPath::kScalar || !takes_integer_activations(type)) return false;
   if (precision == ActivationPrecision::kInt16) return true;
-  return precision == ActivationPrecision::kInt8 && type != GgmlType::Q8_0;
+  return precision == ActivationPrecision::kInt8 && (type != GgmlType::Q8_0 || path == KernelPath::kAvx512);
 }
 
 bool takes_lane_order_activations(KernelPath path, GgmlType type) {
