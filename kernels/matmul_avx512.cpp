@@ -89,8 +89,6 @@ __m512i tokens_chunk(const ActivationsX8<Quants>* x, int g, int64_t b, int c) {
 // chunks with 32s) taken off here, as each half has its own sub-scale.
 struct TwoRowInt8 {
   using Quants = BlockQuantsQ8;
-  template <class Q>
-  static constexpr bool kTakes = true;
   // What the codes the dots multiply add to the quants, for the tile to take off.
   template <class Q>
   static constexpr int kCodeOffset = std::is_same_v<Q, Q8_0> ? 128 : 0;
@@ -134,8 +132,6 @@ struct TwoRowInt8 {
 // [even | odd] words; one vpermt2d takes it from both rows.
 struct TwoRowInt16 {
   using Quants = BlockQuantsQ16;
-  template <class Q>
-  static constexpr bool kTakes = true;
   template <class Q, int G>
   static void dots(const SubBlock& q0, const SubBlock& q1, const ActivationsQ16x8* x, int64_t b, __m512i* dot) {
     using Widen = Int16Dots<MaddAddVnni>;
@@ -235,8 +231,7 @@ void two_row_eight_token_tile(const typename Q::Block* w0, const typename Q::Blo
 // The AVX-512 path's Dots: the 256-bit ones, plus the two-row tile.
 template <class Base, class TwoRowDots>
 struct WithTwoRowTile : Base {
-  template <class Q>
-  static constexpr bool kTwoRowEightTokenTile = TwoRowDots::template kTakes<Q>;
+  static constexpr bool kTwoRowEightTokenTile = true;
   template <class Q, int G>
   static void two_row_eight_token_tile(const typename Q::Block* w0, const typename Q::Block* w1,
                                        const ActivationsX8<typename Base::Quants>* x, int64_t n_sub, float* y,

@@ -725,13 +725,12 @@ void eight_token_tile(const typename Q::Block* w, const ActivationsX8<typename D
   }
 }
 
-// Whether Dots has a tile for Q that takes two rows at once
+// Whether Dots has a tile that takes two rows at once
 // (two_row_eight_token_tile<Q, G>(row0, row1, x, n_sub, y, y_stride): y's
 // columns o and o + 1, each as eight_token_tile writes one).
-template <class Dots, class Q>
+template <class Dots>
 constexpr bool has_two_row_eight_token_tile() {
-  if constexpr (requires { Dots::template kTwoRowEightTokenTile<Q>; }) return Dots::template kTwoRowEightTokenTile<Q>;
-  else return false;
+  return requires { Dots::kTwoRowEightTokenTile; };
 }
 
 template <class Q, class Dots>
@@ -749,13 +748,13 @@ void rows_integer(const MatmulArgs& a, int64_t row_begin, int64_t row_end) {
   if (x8.qs) {
     const int64_t n_groups = a.n_tokens / 8;
     // Groups g .. g + G - 1 over the rows: two rows at a time where Dots has
-    // a two-row tile for Q (the AVX-512 int8 path), else one.
+    // a two-row tile (the AVX-512 path), else one.
     auto pass = [&]<int G>(int64_t g) {
       ActivationsX8<typename Dots::Quants> xg[G];
       for (int k = 0; k < G; ++k) xg[k] = x8.group(g + k, n_sub);
       float* y = a.y + 8 * g * stride;
       int64_t o = row_begin;
-      if constexpr (has_two_row_eight_token_tile<Dots, Q>())
+      if constexpr (has_two_row_eight_token_tile<Dots>())
         for (; o + 2 <= row_end; o += 2)
           Dots::template two_row_eight_token_tile<Q, G>(row_ptr(o), row_ptr(o + 1), xg, n_sub, y + o, stride);
       for (; o < row_end; ++o) eight_token_tile<Q, Dots, G>(row_ptr(o), xg, n_sub, y + o, stride);
