@@ -441,6 +441,7 @@ struct Int8Dots {
     Dot::template eight_token_dots<Q, G>(sb, xb, dot);
   }
 };
+
 // acc + the i32 sums of adjacent i16 products of a and b (madd, then add;
 // one vpdpwssd on the AVX-512 path: MaddAddVnni). The same integers either
 // way: neither saturates, and a sub-block's sums fit i32 (32 products of at
