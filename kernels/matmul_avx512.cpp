@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -75,6 +76,10 @@ __m512i two_rows_word(__m256i r0, __m256i r1) {
 __m512i lane_k(int k) {
   return _mm512_set_epi32(8 + k, 8 + k, 8 + k, 8 + k, 8 + k, 8 + k, 8 + k, 8 + k, k, k, k, k, k, k, k, k);
 }
+// The 8 tokens' values of a per-block field (sum, sum_lo) for block b, in both halves.
+__m512i tokens_fields(const int32_t* field, int64_t b) {
+  return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(field + 8 * b)));
+}
 // Group g's 8 tokens' chunk c of block b in both halves.
 template <class Quants>
 __m512i tokens_chunk(const ActivationsX8<Quants>* x, int g, int64_t b, int c) {
@@ -85,8 +90,9 @@ __m512i tokens_chunk(const ActivationsX8<Quants>* x, int g, int64_t b, int c) {
 // exists, so the signed types go in unsigned: q8_0 as q + 128, whose Σ u·x
 // less 128·Σx (the block sums the activations carry) is Σ q·x — the tile
 // takes that off as it takes off q4_0's offset (kCodeOffset); q6_K as its
-// 6-bit codes u = q + 32, with each half's 32·Σx (a vpdpbusd of the tokens'
-// chunks with 32s) taken off here, as each half has its own sub-scale.
+// 6-bit codes u = q + 32, with each half's 32·Σx (from the sums of elements
+// 0-15 the activations carry, sum_lo) taken off here, as each half has its
+// own sub-scale.
 struct TwoRowInt8 {
   using Quants = BlockQuantsQ8;
   // What the codes the dots multiply add to the quants, for the tile to take off.
@@ -98,18 +104,17 @@ struct TwoRowInt8 {
     __m512i q = two_rows(q0.q, q1.q);
     if constexpr (kQ6) q = _mm512_add_epi8(q, _mm512_set1_epi8(32));
     if constexpr (kCodeOffset<Q> == 128) q = _mm512_xor_si512(q, _mm512_set1_epi8(static_cast<char>(0x80)));
-    // lo: chunks 0-3 (elements 0-15), hi: 4-7; lo32, hi32: q6_K's 32·Σx.
-    __m512i lo[G], hi[G], lo32[G], hi32[G];
+    // lo: chunks 0-3 (elements 0-15), hi: 4-7.
+    __m512i lo[G], hi[G];
 #pragma GCC unroll 2
-    for (int g = 0; g < G; ++g) lo[g] = hi[g] = lo32[g] = hi32[g] = _mm512_setzero_si512();
+    for (int g = 0; g < G; ++g) lo[g] = hi[g] = _mm512_setzero_si512();
 #pragma GCC unroll 8
     for (int c = 0; c < 8; ++c) {
       const __m512i qc = _mm512_permutexvar_epi32(lane_k(c), q);
 #pragma GCC unroll 2
       for (int g = 0; g < G; ++g) {
-        const __m512i xc = tokens_chunk(x, g, b, c);
-        (c < 4 ? lo : hi)[g] = _mm512_dpbusd_epi32((c < 4 ? lo : hi)[g], qc, xc);
-        if constexpr (kQ6) (c < 4 ? lo32 : hi32)[g] = _mm512_dpbusd_epi32((c < 4 ? lo32 : hi32)[g], _mm512_set1_epi8(32), xc);
+        __m512i& sum = (c < 4 ? lo : hi)[g];
+        sum = _mm512_dpbusd_epi32(sum, qc, tokens_chunk(x, g, b, c));
       }
     }
 #pragma GCC unroll 2
@@ -117,9 +122,11 @@ struct TwoRowInt8 {
       if constexpr (Q::kUnitPairWeights) {
         dot[g] = _mm512_add_epi32(lo[g], hi[g]);
       } else if constexpr (kQ6) {  // a sub-scale per 16 elements
+        const __m512i sum = tokens_fields(x[g].sum, b), sum_lo = tokens_fields(x[g].sum_lo, b);
+        const __m512i lo32 = _mm512_slli_epi32(sum_lo, 5), hi32 = _mm512_slli_epi32(_mm512_sub_epi32(sum, sum_lo), 5);
         dot[g] = _mm512_add_epi32(
-            _mm512_mullo_epi32(_mm512_sub_epi32(lo[g], lo32[g]), two_rows_word(q0.scale_lo, q1.scale_lo)),
-            _mm512_mullo_epi32(_mm512_sub_epi32(hi[g], hi32[g]), two_rows_word(q0.scale_hi, q1.scale_hi)));
+            _mm512_mullo_epi32(_mm512_sub_epi32(lo[g], lo32), two_rows_word(q0.scale_lo, q1.scale_lo)),
+            _mm512_mullo_epi32(_mm512_sub_epi32(hi[g], hi32), two_rows_word(q0.scale_hi, q1.scale_hi)));
       } else {
         dot[g] = _mm512_mullo_epi32(_mm512_add_epi32(lo[g], hi[g]), two_rows_word(q0.scale_lo, q1.scale_lo));
       }
@@ -132,6 +139,8 @@ struct TwoRowInt8 {
 // [even | odd] words; one vpermt2d takes it from both rows.
 struct TwoRowInt16 {
   using Quants = BlockQuantsQ16;
+  template <class Q>
+  static constexpr int kCodeOffset = 0;  // the quants as they are
   template <class Q, int G>
   static void dots(const SubBlock& q0, const SubBlock& q1, const ActivationsQ16x8* x, int64_t b, __m512i* dot) {
     using Widen = Int16Dots<MaddAddVnni>;
@@ -143,21 +152,19 @@ struct TwoRowInt16 {
     for (int g = 0; g < G; ++g) even[g] = odd[g] = _mm512_setzero_si512();
 #pragma GCC unroll 16
     for (int c = 0; c < 16; ++c) {
-      const __m512i wc = _mm512_permutex2var_epi32(r0, _mm512_add_epi32(lane_k(c), _mm512_set_epi32(8, 8, 8, 8, 8, 8, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0)), r1);
+      // Indices c (of r0) in the low half, 16 + c (of r1) in the high.
+      const __m512i from_both = _mm512_add_epi32(lane_k(c), _mm512_set_epi32(8, 8, 8, 8, 8, 8, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0));
+      const __m512i wc = _mm512_permutex2var_epi32(r0, from_both, r1);
 #pragma GCC unroll 2
-      for (int g = 0; g < G; ++g) (c % 2 ? odd : even)[g] = _mm512_dpwssd_epi32((c % 2 ? odd : even)[g], wc, tokens_chunk(x, g, b, c));
+      for (int g = 0; g < G; ++g) {
+        __m512i& sum = (c % 2 ? odd : even)[g];
+        sum = _mm512_dpwssd_epi32(sum, wc, tokens_chunk(x, g, b, c));
+      }
     }
 #pragma GCC unroll 2
     for (int g = 0; g < G; ++g) dot[g] = _mm512_add_epi32(even[g], odd[g]);
   }
 };
-
-// TwoRowDots::kCodeOffset<Q>, or 0 where it has none.
-template <class TwoRowDots, class Q>
-constexpr int code_offset() {
-  if constexpr (requires { TwoRowDots::template kCodeOffset<Q>; }) return TwoRowDots::template kCodeOffset<Q>;
-  else return 0;
-}
 
 // eight_token_tile for rows o and o + 1 (y's columns o and o + 1), by
 // TwoRowDots' integer dot products.
@@ -199,11 +206,10 @@ void two_row_eight_token_tile(const typename Q::Block* w0, const typename Q::Blo
       for (int g = 0; g < G; ++g) {
         // Σ (q + offset)·x = Σ q·x − |offset|·Σx, a power of two: q4_0 −8,
         // q5_0 −16, and q8_0's codes' 128 (the codes are q + 128).
-        constexpr int kTakeOff = Q::kOffset != 0 ? -Q::kOffset : code_offset<TwoRowDots, Q>();
+        constexpr int kTakeOff = Q::kOffset != 0 ? -Q::kOffset : TwoRowDots::template kCodeOffset<Q>;
         if constexpr (kTakeOff != 0) {
-          static_assert(kTakeOff == 8 || kTakeOff == 16 || kTakeOff == 128);
-          const __m512i sum = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[g].sum + 8 * b)));
-          dot[g] = _mm512_sub_epi32(dot[g], _mm512_slli_epi32(sum, kTakeOff == 8 ? 3 : kTakeOff == 16 ? 4 : 7));
+          static_assert(std::has_single_bit(static_cast<unsigned>(kTakeOff)));
+          dot[g] = _mm512_sub_epi32(dot[g], _mm512_slli_epi32(tokens_fields(x[g].sum, b), std::countr_zero(static_cast<unsigned>(kTakeOff))));
         }
         const __m512 scale_xd = _mm512_mul_ps(scale_k, _mm512_broadcast_f32x8(_mm256_loadu_ps(x[g].d + 8 * b)));
         acc[g][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[g]), scale_xd, acc[g][k]);

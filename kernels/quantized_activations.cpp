@@ -143,6 +143,11 @@ void ActivationsX8Buffer<Quants>::interleave(const QuantizedActivations<Quants>&
       d_[8 * (base + b) + t] = x.d[i];
       sum_[8 * (base + b) + t] = x.sum[i];
       d_sum_[8 * (base + b) + t] = x.d_sum[i];
+      if constexpr (std::is_same_v<Quants, BlockQuantsQ8>) {
+        int32_t lo = 0;
+        for (int j = 0; j < 16; ++j) lo += x.qs[i].q[j];
+        sum_lo_[8 * (base + b) + t] = lo;
+      }
     }
   }
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu_features.h"
@@ -88,10 +89,15 @@ struct ActivationsX8 {
   const float* d;
   const int32_t* sum;
   const float* d_sum;
+  // Σ of each block's elements 0-15 (int8 only; null for 16-bit): q6_K's
+  // sub-scales change every 16 elements, and the AVX-512 tile, which takes
+  // its quants unsigned (q + 32), takes 32·Σx off each half.
+  const int32_t* sum_lo;
 
   // Group g of a buffer whose groups have n_blocks blocks each.
   ActivationsX8 group(int64_t g, int64_t n_blocks) const {
-    return {qs + g * n_blocks, d + 8 * g * n_blocks, sum + 8 * g * n_blocks, d_sum + 8 * g * n_blocks};
+    const int64_t f = 8 * g * n_blocks;
+    return {qs + g * n_blocks, d + f, sum + f, d_sum + f, sum_lo ? sum_lo + f : nullptr};
   }
 };
 using ActivationsQ8x8 = ActivationsX8<BlockQuantsQ8>;
@@ -103,8 +109,11 @@ class ActivationsX8Buffer {
   void resize(int64_t n_groups, int64_t n_blocks) {
     const auto n = static_cast<size_t>(n_groups * n_blocks);
     qs_.resize(n), d_.resize(8 * n), sum_.resize(8 * n), d_sum_.resize(8 * n);
+    if constexpr (std::is_same_v<Quants, BlockQuantsQ8>) sum_lo_.resize(8 * n);
   }
-  ActivationsX8<Quants> view() const { return {qs_.data(), d_.data(), sum_.data(), d_sum_.data()}; }
+  ActivationsX8<Quants> view() const {
+    return {qs_.data(), d_.data(), sum_.data(), d_sum_.data(), sum_lo_.empty() ? nullptr : sum_lo_.data()};
+  }
   // Tokens 8g .. 8g+7 of x (n_blocks blocks each) into group g: the same bytes and fields.
   void interleave(const QuantizedActivations<Quants>& x, int64_t n_blocks, int64_t g);
 
@@ -113,6 +122,7 @@ class ActivationsX8Buffer {
   std::vector<float> d_;
   std::vector<int32_t> sum_;
   std::vector<float> d_sum_;
+  std::vector<int32_t> sum_lo_;
 };
 using ActivationsQ8x8Buffer = ActivationsX8Buffer<BlockQuantsQ8>;
 using ActivationsQ16x8Buffer = ActivationsX8Buffer<BlockQuantsQ16>;
